@@ -1,0 +1,2 @@
+//! The `amlauth` command-line tool.
+fn main() {}

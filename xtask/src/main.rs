@@ -1,0 +1,2 @@
+//! Developer commands: `cargo xtask ci | bench | emulator | demo`.
+fn main() {}
