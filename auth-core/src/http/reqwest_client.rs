@@ -1,0 +1,135 @@
+//! The default transport: reqwest over rustls, redirects off, the body read up to its limit.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::{
+    HttpClient, HttpFuture, HttpRequest, ResponseLimit, Sleep, TransportError, TransportErrorKind,
+};
+
+/// Connect timeout of the default client.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An [`HttpClient`] over one `reqwest::Client` (one connection pool). Never follows redirects.
+#[derive(Clone, Debug)]
+pub struct ReqwestClient {
+    client: reqwest::Client,
+}
+
+impl Default for ReqwestClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReqwestClient {
+    /// A client trusting the platform's roots.
+    pub fn new() -> Self {
+        Self::from_builder(reqwest::Client::builder())
+    }
+
+    /// A client from a reqwest builder (for extra roots, proxies); redirects and the connect
+    /// timeout are set here.
+    pub fn from_builder(builder: reqwest::ClientBuilder) -> Self {
+        let client = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { client }
+    }
+
+    /// A client that also trusts the PEM certificate `ca_pem` (such as the emulator's CA).
+    pub fn with_root_certificate_pem(ca_pem: &[u8]) -> Result<Self, TransportError> {
+        let cert = reqwest::Certificate::from_pem(ca_pem).map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::Other,
+                format!("invalid CA certificate: {e}"),
+            )
+        })?;
+        Ok(Self::from_builder(
+            reqwest::Client::builder().add_root_certificate(cert),
+        ))
+    }
+}
+
+impl HttpClient for ReqwestClient {
+    fn send(&self, request: HttpRequest) -> HttpFuture<'_> {
+        Box::pin(async move {
+            let limit = request
+                .extensions()
+                .get::<ResponseLimit>()
+                .map_or(usize::MAX, |l| l.0);
+            let request = reqwest::Request::try_from(request).map_err(|e| classify(&e))?;
+            let mut response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| classify(&e))?;
+            let mut builder = http::Response::builder()
+                .status(response.status())
+                .version(response.version());
+            if let Some(h) = builder.headers_mut() {
+                *h = std::mem::take(response.headers_mut());
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
+                if body.len() + chunk.len() > limit {
+                    return Err(TransportError::new(
+                        TransportErrorKind::BodyTooLarge,
+                        format!("the body exceeds {limit} bytes"),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            builder
+                .body(body)
+                .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))
+        })
+    }
+}
+
+/// Sorts a reqwest error into a kind, looking through its sources for a TLS failure.
+/// Messages name no URL (a query could carry a secret).
+fn classify(e: &reqwest::Error) -> TransportError {
+    let mut chain = String::new();
+    let mut source: Option<&(dyn StdError + 'static)> = e.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    let kind =
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            TransportErrorKind::Tls
+        } else if e.is_timeout() {
+            TransportErrorKind::Timeout
+        } else if e.is_connect() {
+            TransportErrorKind::Connect
+        } else if e.is_body() || e.is_request() || e.is_decode() {
+            TransportErrorKind::Io
+        } else {
+            TransportErrorKind::Other
+        };
+    let what = if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() {
+        "reading the response failed"
+    } else {
+        "the request failed"
+    };
+    TransportError::new(kind, format!("{what}{chain}"))
+}
+
+/// [`Sleep`] on tokio's timer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioSleep;
+
+impl Sleep for TokioSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}

@@ -1,0 +1,104 @@
+//! Tenant identifiers, validated before they go into a URL.
+
+use std::fmt;
+
+use crate::Error;
+
+/// A tenant segment of an authority URL: a directory GUID, a verified domain, or one of
+/// `organizations`, `common`, `consumers`.
+///
+/// Validation follows azure-identity: non-empty, ASCII letters, digits, `-` and `.` only. This
+/// rejects path and query injection before any URL is built.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(Box<str>);
+
+impl TenantId {
+    /// Validates a tenant id or domain.
+    pub fn new(value: &str) -> Result<Self, Error> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Error::configuration(
+                "the tenant id is empty; set it to the directory (tenant) GUID or a verified domain",
+            ));
+        }
+        if let Some(bad) = value
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+        {
+            return Err(Error::configuration(format!(
+                "invalid tenant id {value:?}: the character {bad:?} is not allowed; a tenant is a GUID or a domain such as contoso.onmicrosoft.com"
+            )));
+        }
+        Ok(Self(value.into()))
+    }
+
+    /// The tenant segment as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is a multi-tenant alias (`common`, `organizations`, `consumers`) rather than
+    /// one directory. Client-credential flows need a concrete tenant.
+    pub fn is_multi_tenant_alias(&self) -> bool {
+        ["common", "organizations", "consumers"]
+            .iter()
+            .any(|a| self.0.eq_ignore_ascii_case(a))
+    }
+}
+
+impl fmt::Debug for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TenantId({:?})", &*self.0)
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for TenantId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, ok: bool) {
+        assert_eq!(TenantId::new(input).is_ok(), ok, "{input:?}");
+    }
+
+    #[test]
+    fn validation() {
+        check("72f988bf-86f1-41af-91ab-2d7cd011db47", true);
+        check("contoso.onmicrosoft.com", true);
+        check("organizations", true);
+        check("", false);
+        check("   ", false);
+        check("a/b", false);
+        check("tenant?x=1", false);
+        check("ten ant", false);
+        check("../etc", false);
+        check("tenant#", false);
+        check("tenänt", false);
+    }
+
+    #[test]
+    fn aliases() {
+        assert!(
+            TenantId::new("Organizations")
+                .unwrap()
+                .is_multi_tenant_alias()
+        );
+        assert!(
+            !TenantId::new("contoso.com")
+                .unwrap()
+                .is_multi_tenant_alias()
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! Access tokens and when to refresh them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Secret;
+
+/// Tokens that live at least this long are refreshed at half-life (MSAL, azure-identity).
+pub const HALF_LIFE_THRESHOLD: Duration = Duration::from_secs(2 * 3600);
+/// Shorter-lived tokens are refreshed this long before they expire (MSAL, SDK v1's threshold).
+pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+
+/// The type of an access token, as the `token_type` member gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenType {
+    /// `Bearer`: sent as `Authorization: Bearer <token>`.
+    Bearer,
+    /// Any other type, as the service wrote it.
+    Other(Box<str>),
+}
+
+impl TokenType {
+    /// Parses `token_type` (case-insensitive for `Bearer`).
+    pub fn parse(value: &str) -> Self {
+        if value.eq_ignore_ascii_case("bearer") {
+            Self::Bearer
+        } else {
+            Self::Other(value.into())
+        }
+    }
+
+    /// The type as it goes into an `Authorization` header.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// An access token: the secret token text, when it expires, and when to refresh it.
+///
+/// Cloning is cheap (the token text is shared and zeroed when the last clone drops). `Debug`
+/// shows the times and the type, never the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    token: Arc<Secret>,
+    token_type: TokenType,
+    expires_on: u64,
+    refresh_on: u64,
+}
+
+impl AccessToken {
+    /// A token that expires at `expires_on` and should be refreshed at `refresh_on` (clamped to
+    /// `expires_on`).
+    pub fn new(
+        token: Secret,
+        token_type: TokenType,
+        expires_on: SystemTime,
+        refresh_on: SystemTime,
+    ) -> Self {
+        let expires_on = unix_secs(expires_on);
+        Self {
+            token: Arc::new(token),
+            token_type,
+            expires_on,
+            refresh_on: unix_secs(refresh_on).min(expires_on),
+        }
+    }
+
+    /// A token received at `received_at`, living `expires_in`, with the server's `refresh_in`
+    /// when given; the refresh time follows [`refresh_on`].
+    pub fn from_lifetime(
+        token: Secret,
+        token_type: TokenType,
+        received_at: SystemTime,
+        expires_in: Duration,
+        refresh_in: Option<Duration>,
+    ) -> Self {
+        let expires_on = received_at + expires_in;
+        Self::new(
+            token,
+            token_type,
+            expires_on,
+            refresh_on(received_at, expires_in, refresh_in),
+        )
+    }
+
+    /// The secret token text.
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// The token type.
+    pub fn token_type(&self) -> &TokenType {
+        &self.token_type
+    }
+
+    /// When the token expires.
+    pub fn expires_on(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.expires_on)
+    }
+
+    /// When a cache should fetch a new token, while this one is still served.
+    pub fn refresh_on(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.refresh_on)
+    }
+
+    /// `expires_on` in seconds since the Unix epoch.
+    pub fn expires_on_unix(&self) -> u64 {
+        self.expires_on
+    }
+
+    pub(crate) fn refresh_on_unix(&self) -> u64 {
+        self.refresh_on
+    }
+
+    /// Whether the token has expired at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        unix_secs(now) >= self.expires_on
+    }
+
+    /// A copy whose token text lives in its own allocation (the cache spreads hits over such
+    /// copies so that threads do not contend on one reference count).
+    pub(crate) fn deep_copy(&self) -> Self {
+        Self {
+            token: Arc::new((*self.token).clone()),
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &*self.token)
+            .field("token_type", &self.token_type)
+            .field("expires_on", &self.expires_on)
+            .field("refresh_on", &self.refresh_on)
+            .finish()
+    }
+}
+
+/// When to refresh a token received at `received_at` (protocol reference §6.3): the server's
+/// `refresh_in` when given; otherwise half the lifetime for tokens living 2 h or more; otherwise
+/// 5 minutes before expiry (or at once, for tokens living less than that).
+pub fn refresh_on(
+    received_at: SystemTime,
+    expires_in: Duration,
+    refresh_in: Option<Duration>,
+) -> SystemTime {
+    let after = match refresh_in {
+        Some(r) => r.min(expires_in),
+        None if expires_in >= HALF_LIFE_THRESHOLD => expires_in / 2,
+        None => expires_in.saturating_sub(REFRESH_BEFORE_EXPIRY),
+    };
+    received_at + after
+}
+
+pub(crate) fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(expires_in: u64, refresh_in: Option<u64>, expected_after: u64) {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let got = refresh_on(
+            t0,
+            Duration::from_secs(expires_in),
+            refresh_in.map(Duration::from_secs),
+        );
+        assert_eq!(
+            got.duration_since(t0).unwrap().as_secs(),
+            expected_after,
+            "expires_in {expires_in} refresh_in {refresh_in:?}"
+        );
+    }
+
+    #[test]
+    fn refresh_time_rules() {
+        check(3599, None, 3299); // short-lived: 5 minutes before expiry
+        check(7200, None, 3600); // 2 h or more: half-life
+        check(86399, None, 43199);
+        check(7199, None, 6899);
+        check(3599, Some(1800), 1800); // the server's refresh_in wins
+        check(86399, Some(43200), 43200);
+        check(200, None, 0); // shorter than the buffer: refresh at once
+        check(100, Some(500), 100); // refresh_in never past expiry
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let t = AccessToken::from_lifetime(
+            Secret::new("eyJ0eXAi.secret.part"),
+            TokenType::Bearer,
+            t0,
+            Duration::from_secs(3600),
+            None,
+        );
+        let d = format!("{t:?}");
+        assert!(!d.contains("eyJ0eXAi"), "{d}");
+        assert_eq!(
+            d,
+            "AccessToken { token: Secret([redacted]), token_type: Bearer, expires_on: 1700003600, refresh_on: 1700003300 }"
+        );
+        assert!(!t.is_expired(t0));
+        assert!(t.is_expired(t0 + Duration::from_secs(3600)));
+        assert_eq!(
+            t.deep_copy().token().expose_secret(),
+            "eyJ0eXAi.secret.part"
+        );
+    }
+}
