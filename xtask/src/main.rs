@@ -1,2 +1,33 @@
-//! Developer commands: `cargo xtask ci | bench | emulator | demo`.
-fn main() {}
+//! Developer commands of azureml-auth, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI runs, in order: rustfmt check, clippy with warnings denied, the tests of
+//!   every crate (nextest when installed, plus doctests), the feature matrix of the root package,
+//!   the dependency rules of `auth-core`, and docs with warnings denied.
+//! - `bench`: runs the benchmarks (release) and prints their figures.
+//! - `emulator`: runs the local Entra ID + ARM emulator until interrupted.
+//! - `demo`: the seed's story against the emulator, through the `amlauth` tool.
+
+mod ci;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::ci(),
+        Some("bench") => ci::bench(&args[1..]),
+        Some("emulator") => ci::emulator(),
+        Some("demo") => ci::demo(),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | bench [filter] | emulator | demo>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Integration tests of auth-core: the cache under concurrency and the shared pipeline.
+
+mod cache;
+mod pipeline;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_core::{AccessToken, Clock, Secret, TokenType};
+
+/// A clock a test moves by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn at(secs: u64) -> Arc<Self> {
+        Arc::new(Self(AtomicU64::new(secs)))
+    }
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+    pub fn secs(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.secs())
+    }
+}
+
+/// A token issued at `now` for `lifetime` seconds.
+pub fn token(text: &str, now: u64, lifetime: u64) -> AccessToken {
+    AccessToken::from_lifetime(Secret::new(text), TokenType::Bearer, UNIX_EPOCH + Duration::from_secs(now), Duration::from_secs(lifetime), None)
+}
