@@ -12,7 +12,7 @@ use crate::builtin;
 use crate::catalog::{self, Bits};
 use crate::error::{Error, Result};
 use crate::role::{self, Eval, Permission, RoleDefinition};
-use crate::scope::{Scope, ScopeKind, covers_norm};
+use crate::scope::{Scope, ScopeKey, ScopeKind, covers_norm};
 
 /// Identifies a role assignment of an [`AccessModel`] (its position in
 /// [`AccessModel::assignments`]).
@@ -158,6 +158,7 @@ impl CompiledPermissions {
 #[derive(Debug, Clone)]
 struct Grant {
     scope: Box<str>,
+    key: ScopeKey,
     role: u32,
     assignment: u32,
 }
@@ -168,6 +169,11 @@ struct PrincipalEntry {
     id: Box<str>,
     groups: Vec<Box<str>>,
     grants: Vec<Grant>,
+    /// For each grant, the offset of its role in `AccessModel::role_bits` (kept apart from
+    /// `grants` so the scan reads one small array).
+    bases: Vec<u32>,
+    /// Union over `grants` of what their roles grant or remove, per plane, for a quick "no".
+    touched: (Bits, Bits),
     denies: Vec<u32>,
 }
 
@@ -187,6 +193,10 @@ pub(crate) struct CompiledDeny {
 pub struct AccessModel {
     pub(crate) roles: Vec<RoleDefinition>,
     compiled: Vec<CompiledPermissions>,
+    /// Every role's bits in one array, `4 * words` per role: control granted, control removed,
+    /// data granted, data removed.
+    role_bits: Box<[u64]>,
+    words: usize,
     pub(crate) assignments: Vec<RoleAssignment>,
     pub(crate) assignment_role: Vec<u32>,
     pub(crate) denies: Vec<DenyAssignment>,
@@ -335,6 +345,7 @@ impl AccessModelBuilder {
                 })
             })
             .collect::<Result<Vec<u32>>>()?;
+        let words = catalog::len().div_ceil(64);
         let compiled: Vec<CompiledPermissions> = roles
             .iter()
             .map(|r| CompiledPermissions::new(&r.permissions))
@@ -461,6 +472,7 @@ impl AccessModelBuilder {
                 }
                 for s in &scopes_of_assignment[i] {
                     grants.push(Grant {
+                        key: ScopeKey::of(s),
                         scope: s.clone(),
                         role: assignment_role[i],
                         assignment: i as u32,
@@ -476,7 +488,18 @@ impl AccessModelBuilder {
                         && !d.exclude_principals.iter().any(|p| is_self(&p.id))
                 })
                 .collect();
+            let mut touched = (Bits::new(), Bits::new());
+            for g in &grants {
+                let c = &compiled[g.role as usize];
+                touched.0.union_with(&c.control.0);
+                touched.0.union_with(&c.control.1);
+                touched.1.union_with(&c.data.0);
+                touched.1.union_with(&c.data.1);
+            }
+            let bases = grants.iter().map(|g| g.role * 4 * words as u32).collect();
             entries.push(PrincipalEntry {
+                bases,
+                touched,
                 hash: fold_hash(&id),
                 groups: groups.into_iter().map(Into::into).collect(),
                 id: id.into(),
@@ -493,9 +516,16 @@ impl AccessModelBuilder {
             }
             slots[s] = i as u32;
         }
+        let role_bits = compiled
+            .iter()
+            .flat_map(|c| [&c.control.0, &c.control.1, &c.data.0, &c.data.1])
+            .flat_map(|b| b.words().iter().copied())
+            .collect();
         Ok(AccessModel {
             roles,
             compiled,
+            role_bits,
+            words,
             assignments: self.assignments,
             assignment_role,
             denies: self.denies,
@@ -512,12 +542,17 @@ impl AccessModelBuilder {
 /// collisions it adds are resolved by comparing the ids).
 #[inline]
 fn fold_hash(s: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h: u64 = s.len() as u64;
-    for chunk in s.as_bytes().chunks(8) {
-        let mut buf = [0u8; 8];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        let w = u64::from_le_bytes(buf) | 0x2020_2020_2020_2020;
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    let chunks = s.as_bytes().chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ (u64::from_le_bytes(w) | 0x2020_2020_2020_2020)).wrapping_mul(K);
+    }
+    for &c in tail {
+        h = (h.rotate_left(5) ^ u64::from(c | 0x20)).wrapping_mul(K);
     }
     h ^ (h >> 29)
 }
@@ -539,7 +574,7 @@ impl AccessModel {
                 return None;
             }
             let e = &self.entries[slot as usize];
-            if e.hash == h && e.id.eq_ignore_ascii_case(principal_id) {
+            if e.hash == h && (*e.id == *principal_id || e.id.eq_ignore_ascii_case(principal_id)) {
                 return Some(e);
             }
             s = (s + 1) & mask;
@@ -549,12 +584,12 @@ impl AccessModel {
     #[inline]
     fn deny_hits(&self, d: u32, action: &Action, target: &str) -> bool {
         let cd = &self.compiled_denies[d as usize];
-        let in_scope = if cd.exact {
-            cd.scopes.iter().any(|s| **s == *target)
-        } else {
-            cd.scopes.iter().any(|s| covers_norm(s, target))
-        };
-        in_scope && cd.perms.eval(&self.denies[d as usize].permissions, action) == Fast::Granted
+        cd.perms.eval(&self.denies[d as usize].permissions, action) == Fast::Granted
+            && if cd.exact {
+                cd.scopes.iter().any(|s| **s == *target)
+            } else {
+                cd.scopes.iter().any(|s| covers_norm(s, target))
+            }
     }
 
     /// Decides whether `principal_id` may perform `action` at `scope`, as Azure does:
@@ -595,11 +630,49 @@ impl AccessModel {
         let Some(e) = entry else {
             return Decision::NotGranted;
         };
+        if let Some(i) = action.known() {
+            let touched = match action.plane() {
+                Plane::Control => &e.touched.0,
+                Plane::Data => &e.touched.1,
+            };
+            if !touched.get(i) {
+                return Decision::NotGranted;
+            }
+        }
         let mut removed = false;
+        if let Some(i) = action.known() {
+            let w = self.words;
+            let plane = if action.plane() == Plane::Data {
+                2 * w
+            } else {
+                0
+            };
+            let (word, mask) = (plane + i as usize / 64, 1u64 << (i % 64));
+            for (k, &base) in e.bases.iter().enumerate() {
+                let b = base as usize + word;
+                let granted = self.role_bits[b] & mask != 0;
+                if !granted && self.role_bits[b + w] & mask == 0 {
+                    continue;
+                }
+                let g = &e.grants[k];
+                if !scope.is_covered_by(&g.scope, g.key) {
+                    continue;
+                }
+                if granted {
+                    return Decision::Allowed(AssignmentId(g.assignment));
+                }
+                removed = true;
+            }
+            return if removed {
+                Decision::RemovedByNotActions
+            } else {
+                Decision::NotGranted
+            };
+        }
         for g in &e.grants {
             let r = self.compiled[g.role as usize]
                 .eval(&self.roles[g.role as usize].permissions, action);
-            if r == Fast::None || !covers_norm(&g.scope, target) {
+            if r == Fast::None || !scope.is_covered_by(&g.scope, g.key) {
                 continue;
             }
             if r == Fast::Granted {
