@@ -127,14 +127,14 @@ fn main() {
         model.roles().len(),
         model.assignments().len()
     );
-    // `cargo bench -p rbac -- catalog` runs only the sets whose label contains "catalog".
+    // `cargo bench -p rbac -- ML` runs only the sets whose label contains "ML".
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
     for (label, cases) in [
-        ("catalog actions", &known_cases),
-        ("actions outside the catalog", &unknown_cases),
+        ("ML operations (embedded catalog, bit tests)", &known_cases),
+        ("other operations (pattern matching)", &unknown_cases),
     ] {
         if !filter.iter().all(|f| label.contains(f.as_str())) {
             continue;

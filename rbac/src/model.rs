@@ -669,16 +669,18 @@ impl AccessModel {
                 Decision::NotGranted
             };
         }
+        // Outside the catalog: match patterns, but only for roles assigned at a covering scope.
         for g in &e.grants {
-            let r = self.compiled[g.role as usize]
-                .eval(&self.roles[g.role as usize].permissions, action);
-            if r == Fast::None || !scope.is_covered_by(&g.scope, g.key) {
+            if !scope.is_covered_by(&g.scope, g.key) {
                 continue;
             }
-            if r == Fast::Granted {
-                return Decision::Allowed(AssignmentId(g.assignment));
+            let r = self.compiled[g.role as usize]
+                .eval(&self.roles[g.role as usize].permissions, action);
+            match r {
+                Fast::Granted => return Decision::Allowed(AssignmentId(g.assignment)),
+                Fast::Removed => removed = true,
+                Fast::None => {}
             }
-            removed = true;
         }
         if removed {
             Decision::RemovedByNotActions
