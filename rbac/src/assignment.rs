@@ -195,6 +195,22 @@ fn ser_permissions<S: serde::Serializer>(perms: &[Permission], s: S) -> Result<S
     v.serialize(s)
 }
 
+/// Reads one assignment in az's or ARM's shape (see [`RoleAssignment::from_json`]).
+impl<'de> Deserialize<'de> for RoleAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RoleAssignment, D::Error> {
+        let v = Value::deserialize(d)?;
+        assignment_from_value(&v, 0).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads one deny assignment in az's or ARM's shape (see [`DenyAssignment::from_json`]).
+impl<'de> Deserialize<'de> for DenyAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DenyAssignment, D::Error> {
+        let v = Value::deserialize(d)?;
+        deny_from_value(&v, 0).map_err(serde::de::Error::custom)
+    }
+}
+
 impl DenyAssignment {
     /// Reads deny assignments: an array (or one object) in az's flat shape
     /// (`denyAssignmentName`, `permissions`, `principals`, `excludePrincipals`,
@@ -533,6 +549,26 @@ mod tests {
             err(r#"{"denyAssignmentName":"d","scope":"/","permissions":[],"principals":[]}"#),
             r#"invalid assignment deny assignment "d": field "principals": no principal"#
         );
+    }
+
+    #[test]
+    fn serde_deserialize_matches_from_json() {
+        let a: RoleAssignment = serde_json::from_str(
+            r#"{"principalId":"p","roleDefinitionName":"Reader","scope":"/"}"#,
+        )
+        .unwrap();
+        assert_eq!(a, RoleAssignment::new("p", "Reader", Scope::root()));
+        let e = serde_json::from_str::<RoleAssignment>(r#"{"principalId":"p","scope":"/"}"#)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"invalid assignment #0: needs "roleDefinitionName" or "roleDefinitionId""#
+        );
+        let d: DenyAssignment = serde_json::from_str(
+            r#"{"denyAssignmentName":"d","scope":"/","permissions":[],"principals":[{"id":"p"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(d.principals[0].kind, PrincipalKind::Unknown);
     }
 
     #[test]

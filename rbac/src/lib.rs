@@ -90,6 +90,13 @@
 //! # Crate features
 //!
 //! None. The crate does no I/O: callers read files and pass their contents.
+//!
+//! # Security notes
+//!
+//! This is a model of Azure's decisions for tests, emulation and planning; Azure Resource
+//! Manager stays the authority, and the embedded built-in roles are a snapshot of the docs
+//! (their `_source` members say which). The crate handles no secrets: ids, role names and
+//! scopes only. Checks on input from files never panic; malformed input is an [`Error`].
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

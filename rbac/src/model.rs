@@ -689,6 +689,12 @@ impl AccessModel {
         }
     }
 
+    /// [`check`](Self::check) on strings, for callers holding an action and a scope as text
+    /// (such as an emulated ARM endpoint); fails if either is malformed.
+    pub fn check_str(&self, principal_id: &str, action: &str, scope: &str) -> Result<Decision> {
+        Ok(self.check(principal_id, &Action::parse(action)?, &Scope::parse(scope)?))
+    }
+
     /// The role definitions of the model.
     pub fn roles(&self) -> &[RoleDefinition] {
         &self.roles
@@ -900,6 +906,28 @@ mod tests {
             e.to_string(),
             r#"invalid hierarchy link "/subscriptions/s" -> "/subscriptions/t": the parent must be a management group"#
         );
+    }
+
+    #[test]
+    fn check_str_parses_then_checks() {
+        let m = model();
+        let d = m.check_str(
+            "ds",
+            &format!("{ML}/computes/start/action"),
+            &format!("{WS}/computes/c"),
+        );
+        assert_eq!(d, Ok(Decision::Allowed(AssignmentId(0))));
+        let e = m.check_str("ds", "nope", WS).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"invalid action "nope": expected {Company}.{Provider}/{resourceType}/{action}"#
+        );
+    }
+
+    #[test]
+    fn the_model_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<AccessModel>();
     }
 
     #[test]

@@ -181,3 +181,29 @@ fn custom_role(actions: &[Action], scope: &Scope) -> Result<RoleDefinition> {
         assignable_scopes: vec![scope.clone()],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(pattern: &str, expected: bool) {
+        assert_eq!(
+            open_ended(&ActionPattern::parse(pattern).unwrap()),
+            expected,
+            "{pattern}"
+        );
+    }
+
+    #[test]
+    fn open_ended_wildcards() {
+        check("*", true);
+        check("*/read", true);
+        check("Microsoft.Support/*", true);
+        check("Microsoft.MachineLearningServices/workspaces/*/read", false);
+        check(
+            "Microsoft.MachineLearningServices/workspaces/computes/*",
+            false,
+        );
+        check("Microsoft.MachineLearningServices/workspaces/read", false);
+    }
+}
