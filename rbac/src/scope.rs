@@ -45,7 +45,10 @@ pub struct Scope {
     /// Lowercased segments joined by `/`, each preceded by `/`; the root is empty.
     norm: Box<str>,
     /// For each segment depth `k + 1`: the end of that prefix in `norm` and its hash.
-    prefixes: Box<[(u32, u64)]>,
+    /// Kept inline (no pointer to follow in a check); deeper prefixes have no hash.
+    prefixes: [u64; HASHED_DEPTH],
+    /// The number of segments.
+    depth: u32,
     kind: ScopeKind,
 }
 
@@ -55,7 +58,8 @@ impl Scope {
         Scope {
             text: "/".into(),
             norm: "".into(),
-            prefixes: Box::new([]),
+            prefixes: [0; HASHED_DEPTH],
+            depth: 0,
             kind: ScopeKind::Root,
         }
     }
@@ -76,11 +80,17 @@ impl Scope {
         } else {
             s.to_ascii_lowercase()
         };
-        let prefixes = prefix_hashes(&norm).into();
+        let hashes = prefix_hashes(&norm);
+        let mut prefixes = [0; HASHED_DEPTH];
+        for (slot, &(_, h)) in prefixes.iter_mut().zip(&hashes) {
+            *slot = h;
+        }
+        let depth = hashes.len() as u32;
         Ok(Scope {
             text: s.into(),
             norm: norm.into(),
             prefixes,
+            depth,
             kind,
         })
     }
@@ -158,14 +168,20 @@ impl Scope {
         if key.depth == 0 {
             return true;
         }
-        match self.prefixes.get(key.depth as usize - 1) {
-            Some(&(end, hash)) => {
-                hash == key.hash && self.norm.as_bytes()[..end as usize] == *outer.as_bytes()
-            }
-            None => false,
+        if key.depth > self.depth {
+            return false;
         }
+        if let Some(&hash) = self.prefixes.get(key.depth as usize - 1) {
+            if hash != key.hash {
+                return false;
+            }
+        }
+        covers_norm(outer, &self.norm)
     }
 }
+
+/// How many segment prefixes of a scope carry a hash; an ARM compute id has 10 segments.
+const HASHED_DEPTH: usize = 16;
 
 /// The depth (number of segments) of a normalised scope and the hash of its text, for
 /// [`Scope::is_covered_by`].
@@ -550,6 +566,11 @@ mod tests {
             &format!("{WS}/computes/c"),
             &format!("{WS}2"),
             "/providers/Microsoft.Management/managementGroups/m",
+            // Deeper than the hashed prefixes.
+            &format!("{WS}/a/1/b/2/c/3/d/4"),
+            &format!("{WS}/a/1/b/2/c/3/d/4/e/5"),
+            &format!("{WS}/a/1/b/2/c/3/d/4/e/55"),
+            &format!("{WS}/a/1/b/2/c/3/d/44/e/5"),
         ];
         for o in &scopes {
             for i in &scopes {
