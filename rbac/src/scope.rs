@@ -171,10 +171,12 @@ impl Scope {
         if key.depth > self.depth {
             return false;
         }
-        if let Some(&hash) = self.prefixes.get(key.depth as usize - 1) {
-            if hash != key.hash {
-                return false;
-            }
+        if self
+            .prefixes
+            .get(key.depth as usize - 1)
+            .is_some_and(|&h| h != key.hash)
+        {
+            return false;
         }
         covers_norm(outer, &self.norm)
     }
