@@ -270,3 +270,57 @@ impl fmt::Display for Explanation {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{AccessModel, Action, Scope};
+
+    const WS: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws";
+
+    fn check(who: &str, action: &str, scope: &str, expected: &str) {
+        let m = AccessModel::builder()
+            .builtin_roles()
+            .assign("ds", "AzureML Data Scientist", WS)
+            .assign("g", "Reader", "/subscriptions/s")
+            .group_member("g", "ds")
+            .build()
+            .unwrap();
+        let a = Action::parse(&format!(
+            "Microsoft.MachineLearningServices/workspaces/{action}"
+        ))
+        .unwrap();
+        let e = m.explain(who, &a, &Scope::parse(scope).unwrap());
+        assert_eq!(e.to_string(), expected.replace("WS", WS), "{who} {action}");
+    }
+
+    #[test]
+    fn text() {
+        check(
+            "ds",
+            "computes/read",
+            WS,
+            "allowed: control-plane action Microsoft.MachineLearningServices/workspaces/computes/read by ds at WS
+  member of groups: g
+  granted by role \"AzureML Data Scientist\" at WS (pattern Microsoft.MachineLearningServices/workspaces/*/read)
+  granted by role \"Reader\" at /subscriptions/s via group g (pattern */read)
+",
+        );
+        check(
+            "ds",
+            "write",
+            WS,
+            "not allowed: control-plane action Microsoft.MachineLearningServices/workspaces/write by ds at WS
+  member of groups: g
+  role \"AzureML Data Scientist\" at WS matches Microsoft.MachineLearningServices/workspaces/*/write but its NotActions Microsoft.MachineLearningServices/workspaces/write remove it
+",
+        );
+        check(
+            "x",
+            "read",
+            WS,
+            "not allowed: control-plane action Microsoft.MachineLearningServices/workspaces/read by x at WS
+  no role assignment to the principal or its groups covers this scope
+",
+        );
+    }
+}
