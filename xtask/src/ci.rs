@@ -81,7 +81,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("auth-core", "cache_hit"),
     ("auth-testkit", "startup"),
     ("auth-sp", "cold_token"),
-    ("rbac", "checks"),
+    ("rbac", "check"),
 ];
 
 pub(crate) fn bench(filter: &[String]) -> Result {
