@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::entra::{IssueRequest, issue_access_token};
+use crate::entra::{DeviceDecision, IssueRequest, decide_device_code, issue_access_token};
 use crate::fault::{Endpoint, Fault};
 use crate::record::{RecordedRequest, Service};
-use crate::setup::{AZURE_CLI_CLIENT_ID, RoleAssignment, Setup};
+use crate::setup::{AZURE_CLI_CLIENT_ID, Policy, RoleAssignment, Setup};
 use crate::state::{Shared, Urls};
 
 /// A running emulator: an Entra ID listener and an ARM listener on 127.0.0.1 (different
@@ -169,6 +169,32 @@ impl Emulator {
                 && r.role_name.eq_ignore_ascii_case(role_name)
                 && r.scope.eq_ignore_ascii_case(scope))
         });
+    }
+
+    /// Adds a Conditional Access policy while running (e.g. to make a later refresh need MFA).
+    pub fn add_policy(&self, policy: Policy) {
+        self.shared.lock().setup.policies.push(policy);
+    }
+
+    /// Approves a pending device code (as if `username` entered it on the verification page
+    /// and passed any MFA and consent prompts). Returns `false` if no pending, unexpired
+    /// flow has this user code or there is no such user.
+    pub fn approve_device_code(&self, user_code: &str, username: &str) -> bool {
+        let mut st = self.shared.lock();
+        matches!(
+            decide_device_code(&mut st, user_code, true, username, None, None, true),
+            DeviceDecision::Approved(_)
+        )
+    }
+
+    /// Declines a pending device code (as if the user pressed Cancel). Returns `false` if no
+    /// pending, unexpired flow has this user code.
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        let mut st = self.shared.lock();
+        matches!(
+            decide_device_code(&mut st, user_code, false, "", None, None, false),
+            DeviceDecision::Declined
+        )
     }
 
     /// Moves the emulator's clock forward (token, code and assertion expiry), so tests

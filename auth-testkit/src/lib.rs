@@ -87,6 +87,7 @@ mod tls;
 mod util;
 
 pub use emulator::Emulator;
+pub use entra::MFA_CODE;
 pub use fault::{Endpoint, Fault};
 pub use record::{RecordedRequest, Service};
 pub use setup::{AZURE_CLI_CLIENT_ID, App, Policy, Setup, Tenant, User, Workspace};

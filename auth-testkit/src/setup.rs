@@ -34,6 +34,9 @@ pub struct Setup {
     pub(crate) token_lifetime: Duration,
     pub(crate) cae_token_lifetime: Duration,
     pub(crate) arm_page_size: usize,
+    pub(crate) assertion_replay_check: bool,
+    pub(crate) device_code_interval: Duration,
+    pub(crate) device_code_lifetime: Duration,
 }
 
 impl fmt::Debug for Setup {
@@ -80,6 +83,9 @@ impl Setup {
             token_lifetime: Duration::from_secs(3599),
             cae_token_lifetime: Duration::from_secs(86_399),
             arm_page_size: 100,
+            assertion_replay_check: true,
+            device_code_interval: Duration::from_secs(5),
+            device_code_lifetime: Duration::from_secs(900),
         }
     }
 
@@ -162,6 +168,28 @@ impl Setup {
     /// Number of workspaces per page in ARM list responses (default 100, minimum 1).
     pub fn arm_page_size(mut self, page_size: usize) -> Self {
         self.arm_page_size = page_size.max(1);
+        self
+    }
+
+    /// Whether a certificate client assertion's `jti` is single-use (default `true`: a
+    /// replayed assertion is refused). Note: MSAL reuses one assertion for up to 540 s
+    /// (protocol-entra.md §3.3), which Entra accepts; turn this off to emulate that
+    /// leniency. Federated tokens are never single-use (platforms reuse them).
+    pub fn assertion_replay_check(mut self, enabled: bool) -> Self {
+        self.assertion_replay_check = enabled;
+        self
+    }
+
+    /// The device-code polling `interval` (default 5 s). Polling faster answers `slow_down`.
+    /// Tests may use `Duration::ZERO` to poll freely.
+    pub fn device_code_interval(mut self, interval: Duration) -> Self {
+        self.device_code_interval = interval;
+        self
+    }
+
+    /// The device-code lifetime `expires_in` (default 900 s).
+    pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.device_code_lifetime = lifetime;
         self
     }
 

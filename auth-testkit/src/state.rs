@@ -39,7 +39,6 @@ pub(crate) struct AuthCode {
     pub(crate) code_challenge_method: Option<String>,
     pub(crate) scope: String,
     pub(crate) user_object_id: String,
-    pub(crate) tenant_id: String,
     pub(crate) nonce: Option<String>,
     pub(crate) claims: Option<String>,
     pub(crate) mfa: bool,
@@ -87,6 +86,8 @@ pub(crate) struct State {
     pub(crate) faults: HashMap<Endpoint, VecDeque<Fault>>,
     pub(crate) clock_offset: i64,
     pub(crate) used_jti: HashSet<String>,
+    /// Whether a certificate assertion's `jti` may be used only once.
+    pub(crate) assertion_replay_check: bool,
     pub(crate) auth_codes: HashMap<String, AuthCode>,
     /// Codes already redeemed (a second redemption gets `AADSTS54005`).
     pub(crate) redeemed_codes: HashSet<String>,
@@ -101,6 +102,7 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(setup: Setup) -> Self {
         State {
+            assertion_replay_check: setup.assertion_replay_check,
             setup,
             records: Vec::new(),
             faults: HashMap::new(),

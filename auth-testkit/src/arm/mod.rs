@@ -155,7 +155,6 @@ pub(crate) struct Caller {
     /// UPN for users, object id for service principals (as ARM names the client).
     pub(crate) client_name: String,
     pub(crate) tenant_id: String,
-    pub(crate) claims: Value,
 }
 
 fn challenge(shared: &Shared, tenant: &str, description: &str) -> String {
@@ -317,7 +316,6 @@ pub(crate) fn authenticate(
         client_name: upn.unwrap_or_else(|| oid.clone()),
         object_id: oid,
         tenant_id: tid,
-        claims,
     })
 }
 

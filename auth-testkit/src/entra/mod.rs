@@ -20,6 +20,8 @@ use crate::setup::{AZURE_CLI_CLIENT_ID, App, PolicyKind, User};
 use crate::state::{Shared, State};
 use crate::util;
 
+pub use interactive::MFA_CODE;
+pub(crate) use interactive::{DeviceDecision, decide_device_code};
 pub(crate) use token::{IssueRequest, issue_access_token};
 
 /// Classifies a request for recording and fault injection.

@@ -2,6 +2,7 @@
 //! endpoint's success and failure shapes field by field against the protocol references.
 
 mod arm;
+mod assertions;
 mod client_credentials;
 mod common;
 mod discovery;
