@@ -802,19 +802,19 @@ fn refresh_token(
         )
         .suberror("client_mismatch"));
     }
-    if let Some(t) = &tenant {
-        if !t.eq_ignore_ascii_case(&user.tenant_id) {
-            return Err(OAuthError::new(
-                400,
-                "invalid_grant",
-                50_020,
-                format!(
-                    "User account '{}' from identity provider does not exist in tenant '{}'.",
-                    user.username,
-                    super::directory_name(st, t)
-                ),
-            ));
-        }
+    if let Some(t) = &tenant
+        && !t.eq_ignore_ascii_case(&user.tenant_id)
+    {
+        return Err(OAuthError::new(
+            400,
+            "invalid_grant",
+            50_020,
+            format!(
+                "User account '{}' from identity provider does not exist in tenant '{}'.",
+                user.username,
+                super::directory_name(st, t)
+            ),
+        ));
     }
     let tenant_name = super::directory_name(st, &user.tenant_id);
     let info = parse_scope(st, scope, &tenant_name)?;
