@@ -383,9 +383,15 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         return redirect_error(shared, &st, &a, &e);
     }
     let username = req.form("username").unwrap_or("");
+    // On a multi-tenant authority, a domain_hint naming a known tenant picks that tenant.
+    let hinted = a
+        .param("domain_hint")
+        .and_then(|d| st.tenant(d))
+        .map(|t| t.id.clone());
+    let tenant_id = a.tenant_id.clone().or(hinted);
     let user = match sign_in_user(
         &st,
-        a.tenant_id.as_deref(),
+        tenant_id.as_deref(),
         username,
         req.form("password").unwrap_or(""),
     ) {
