@@ -246,6 +246,12 @@ impl Emulator {
         )
     }
 
+    /// The emulator's current time in epoch seconds (the real clock plus any
+    /// [`advance_clock`](Emulator::advance_clock)), for building assertions in tests.
+    pub fn now(&self) -> i64 {
+        self.shared.lock().now()
+    }
+
     /// Moves the emulator's clock forward (token, code and assertion expiry), so tests
     /// need not sleep.
     pub fn advance_clock(&self, by: Duration) {

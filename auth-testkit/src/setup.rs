@@ -609,3 +609,20 @@ impl Policy {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets_and_passwords() {
+        let shown = format!(
+            "{:?}",
+            Setup::sample().app(App::new("t", "c").expired_secret("old-SECRET"))
+        );
+        assert!(!shown.contains(crate::sample::CLIENT_SECRET), "{shown}");
+        assert!(!shown.contains(crate::sample::USER_PASSWORD), "{shown}");
+        assert!(!shown.contains("old-SECRET"), "{shown}");
+        assert!(shown.contains(crate::sample::CLIENT_ID));
+    }
+}
