@@ -70,13 +70,13 @@ pub(crate) fn decode_segment(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
         }
         out.push(bytes[i]);
         i += 1;
@@ -361,15 +361,16 @@ fn api_version<'a>(
             "The api-version query parameter (?api-version=) is required for all requests.",
         ));
     };
-    let well_formed = v.len() >= 10
-        && v[..10].chars().enumerate().all(|(i, c)| {
+    let b = v.as_bytes();
+    let well_formed = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
             if i == 4 || i == 7 {
-                c == '-'
+                *c == b'-'
             } else {
                 c.is_ascii_digit()
             }
         })
-        && (v.len() == 10 || v[10..].starts_with('-'));
+        && (b.len() == 10 || b[10] == b'-');
     if !well_formed {
         return Err(arm_error(
             req,
@@ -723,7 +724,7 @@ fn subscription_json(st: &State, sub: &str) -> Value {
         "managedByTenants": [],
         "subscriptionId": sub,
         "tenantId": st.subscription_tenant(sub).unwrap_or_default(),
-        "displayName": format!("Emulated subscription {}", &sub[..sub.len().min(8)]),
+        "displayName": format!("Emulated subscription {}", sub.chars().take(8).collect::<String>()),
         "state": "Enabled",
         "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}
     })
@@ -800,6 +801,9 @@ mod tests {
         assert_eq!(decode_segment("my%20ws"), "my ws");
         assert_eq!(decode_segment("a%2"), "a%2");
         assert_eq!(decode_segment("plain"), "plain");
+        assert_eq!(decode_segment("%aé"), "%aé");
+        assert_eq!(decode_segment("%"), "%");
+        assert_eq!(decode_segment("a%41"), "aA");
     }
 
     #[test]
