@@ -177,6 +177,17 @@ impl Emulator {
         self.shared.lock().records.clone()
     }
 
+    /// The recorded requests classified as `endpoint`, oldest first.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .records
+            .iter()
+            .filter(|r| r.endpoint == Some(endpoint))
+            .cloned()
+            .collect()
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.shared.lock().records.clear();

@@ -122,7 +122,7 @@ pub(crate) fn arm_error(req: &Req, status: u16, code: &str, message: &str) -> Re
 }
 
 /// The body of an injected status fault.
-pub(crate) fn status_fault(_shared: &Shared, req: &Req, status: u16) -> Resp {
+pub(crate) fn status_fault(shared: &Shared, req: &Req, status: u16) -> Resp {
     let (code, message) = match status {
         429 => (
             "TooManyRequests",
@@ -144,9 +144,40 @@ pub(crate) fn status_fault(_shared: &Shared, req: &Req, status: u16) -> Resp {
             "GatewayTimeout",
             "The gateway did not receive a response from 'Microsoft.MachineLearningServices' within the specified time period.",
         ),
+        401 => ("AuthenticationFailed", "Authentication failed."),
+        403 => (
+            "AuthorizationFailed",
+            "The client does not have authorization to perform this action (injected fault).",
+        ),
+        404 => (
+            "ResourceNotFound",
+            "The Resource was not found (injected fault). For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+        ),
+        409 => (
+            "Conflict",
+            "The request conflicts with the current state of the resource (injected fault).",
+        ),
         _ => ("BadRequest", "The request was rejected (injected fault)."),
     };
-    arm_error(req, status, code, message)
+    let resp = arm_error(req, status, code, message);
+    if status == 401 {
+        let tenant = shared
+            .lock()
+            .setup
+            .tenants
+            .first()
+            .map(|t| t.id.clone())
+            .unwrap_or_else(|| "common".to_owned());
+        return resp.header(
+            "www-authenticate",
+            &challenge(
+                shared,
+                &tenant,
+                "The authentication failed (injected fault).",
+            ),
+        );
+    }
+    resp
 }
 
 /// The authenticated caller of an ARM request.
