@@ -382,6 +382,10 @@ fn strip_query(url: &str) -> &str {
 }
 
 #[cfg(test)]
+#[path = "client_tests.rs"]
+mod flow_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

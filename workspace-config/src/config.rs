@@ -585,3 +585,7 @@ fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
         }
     })
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

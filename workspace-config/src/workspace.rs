@@ -310,3 +310,133 @@ impl fmt::Display for Workspace {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_id(id: &str, want: Result<(&str, &str, &str), &str>) {
+        let got = parse_workspace_id(id);
+        match (&got, want) {
+            (Ok((s, rg, w)), Ok(want)) => {
+                assert_eq!((s.as_str(), rg.as_str(), w.as_str()), want, "{id}")
+            }
+            (Err(why), Err(want)) => assert!(why.contains(want), "{id}: {why}"),
+            _ => panic!("{id}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn workspace_ids() {
+        let p = "providers/Microsoft.MachineLearningServices/workspaces";
+        check_id(
+            &format!("/subscriptions/s/resourceGroups/rg/{p}/ws"),
+            Ok(("s", "rg", "ws")),
+        );
+        check_id(
+            &format!(" /subscriptions/s/resourceGroups/rg/{p}/ws/ "),
+            Ok(("s", "rg", "ws")),
+        );
+        check_id(
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.machinelearningservices/WORKSPACES/ws",
+            Ok(("s", "rg", "ws")),
+        );
+        // v1 would split these by position and take garbage; they are rejected.
+        check_id(
+            &format!("subscriptions/s/resourceGroups/rg/{p}/ws"),
+            Err("does not start with /subscriptions/"),
+        );
+        check_id(
+            &format!("/tenants/s/resourceGroups/rg/{p}/ws"),
+            Err("does not start with /subscriptions/"),
+        );
+        check_id(
+            &format!("/subscriptions/s/groups/rg/{p}/ws"),
+            Err("not followed by /resourceGroups/"),
+        );
+        check_id(
+            "/subscriptions/s/resourceGroups/rg",
+            Err("stops before the workspace name"),
+        );
+        check_id(
+            &format!("/subscriptions/s/resourceGroups/rg/{p}"),
+            Err("stops before the workspace name"),
+        );
+        check_id(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/registries/r",
+            Err("not a Microsoft.MachineLearningServices/workspaces resource"),
+        );
+        check_id(
+            &format!("/subscriptions/s/resourceGroups/rg/{p}/ws/computes/c"),
+            Err("inside the workspace"),
+        );
+        check_id(
+            &format!("/subscriptions/s/resourceGroups//{p}/ws"),
+            Err("resource group name is empty"),
+        );
+        check_id(
+            &format!("/subscriptions/s/resourceGroups/rg/{p}//"),
+            Err("workspace name is empty"),
+        );
+        check_id(
+            &format!("/subscriptions/s/resourceGroups/rg/{p}/w?x"),
+            Err("characters that cannot be"),
+        );
+    }
+
+    #[test]
+    fn urls() {
+        let ws = Workspace::new("0000-1", "my rg", "ws").unwrap();
+        assert_eq!(
+            ws.resource_id(),
+            "/subscriptions/0000-1/resourceGroups/my rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+        );
+        assert_eq!(
+            ws.arm_url(&Cloud::public()),
+            "https://management.azure.com/subscriptions/0000-1/resourceGroups/my%20rg/providers/Microsoft.MachineLearningServices/workspaces/ws?api-version=2022-05-01"
+        );
+        assert_eq!(
+            ws.arm_resource_url(&Cloud::china()),
+            "https://management.chinacloudapi.cn/subscriptions/0000-1/resourceGroups/my%20rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+        );
+        assert_eq!(
+            ws.studio_url(&Cloud::public()),
+            "https://ml.azure.com/?wsid=/subscriptions/0000-1/resourceGroups/my%20rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+        );
+        assert_eq!(
+            ws.to_string(),
+            "workspace ws (resource group my rg, subscription 0000-1)"
+        );
+        let back = Workspace::from_resource_id(&ws.resource_id()).unwrap();
+        assert_eq!(back, ws);
+        let e = Workspace::from_resource_id("/subscriptions/s").unwrap_err();
+        assert_eq!(e.kind(), auth_core::ErrorKind::Configuration);
+        assert!(
+            e.to_string()
+                .contains("is not the ARM id of an Azure ML workspace"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn to_config_names_only_known_clouds() {
+        let ws = Workspace::new("s", "rg", "ws").unwrap();
+        assert_eq!(
+            ws.clone()
+                .with_cloud(Cloud::china())
+                .to_config()
+                .cloud
+                .as_deref(),
+            Some("AzureChinaCloud")
+        );
+        let emu = Cloud::custom(
+            "emulator",
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:1/",
+            "a",
+            "b",
+        )
+        .unwrap();
+        assert_eq!(ws.with_cloud(emu).to_config().cloud, None);
+    }
+}
