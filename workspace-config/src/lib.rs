@@ -63,7 +63,7 @@
 //!
 //! # Crate features
 //!
-//! - `reqwest` (off by default): [`WorkspaceClient::shared`], over auth-core's process-wide
+//! - `reqwest` (off by default): `WorkspaceClient::shared`, over auth-core's process-wide
 //!   reqwest pipeline.
 //!
 //! # Security
