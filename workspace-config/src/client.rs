@@ -191,7 +191,8 @@ impl WorkspaceClient {
             ));
         }
         let url = workspace.arm_url(&self.cloud);
-        let resp = self.send_get(&url).await?;
+        let correlation = auth_core::entra::new_request_id();
+        let resp = self.send_get(&url, &correlation).await?;
         let value = json_body(&resp)?;
         WorkspaceInfo::from_value(&value).map_err(|reason| ArmError::InvalidResponse {
             status: resp.status().as_u16(),
@@ -236,8 +237,10 @@ impl WorkspaceClient {
         let mut out = Vec::new();
         let mut seen = vec![first.clone()];
         let mut url = first;
+        // One correlation id for every page of the operation, as ARM clients do.
+        let correlation = auth_core::entra::new_request_id();
         for _ in 0..self.max_pages {
-            let resp = self.send_get(&url).await?;
+            let resp = self.send_get(&url, &correlation).await?;
             let status = resp.status().as_u16();
             let page = json_body(&resp)?;
             let invalid = |reason: String| ArmError::InvalidResponse { status, reason };
@@ -279,10 +282,13 @@ impl WorkspaceClient {
     }
 
     /// Sends one authenticated GET; answers one claims challenge; fails on any non-2xx.
-    async fn send_get(&self, url: &str) -> Result<HttpResponse, ArmError> {
+    ///
+    /// `correlation` goes in `x-ms-correlation-request-id` (ARM echoes it and logs it: quote it
+    /// to support); each request also gets its own `x-ms-client-request-id`.
+    async fn send_get(&self, url: &str, correlation: &str) -> Result<HttpResponse, ArmError> {
         let request =
             TokenRequest::for_resource(self.cloud.arm_audience()).map_err(ArmError::Request)?;
-        let resp = self.send_with_token(url, &request).await?;
+        let resp = self.send_with_token(url, &request, correlation).await?;
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -291,7 +297,7 @@ impl WorkspaceClient {
         {
             tracing::debug!(url = %strip_query(url), "answering an ARM claims challenge");
             let request = request.with_claims(claims.clone());
-            let retried = self.send_with_token(url, &request).await?;
+            let retried = self.send_with_token(url, &request, correlation).await?;
             if retried.status().is_success() {
                 return Ok(retried);
             }
@@ -304,6 +310,7 @@ impl WorkspaceClient {
         &self,
         url: &str,
         request: &TokenRequest,
+        correlation: &str,
     ) -> Result<HttpResponse, ArmError> {
         let token = self
             .credential
@@ -318,13 +325,16 @@ impl WorkspaceClient {
                 strip_query(url)
             )))
         })?;
-        tracing::debug!(url = %strip_query(url), "ARM GET");
+        let client_request_id = auth_core::entra::new_request_id();
+        tracing::debug!(url = %strip_query(url), correlation, client_request_id, "ARM GET");
         self.pipeline
             .send(|| {
                 http::Request::get(uri.clone())
                     .header(http::header::AUTHORIZATION, auth.clone())
                     .header(http::header::ACCEPT, "application/json")
                     .header(http::header::USER_AGENT, USER_AGENT)
+                    .header("x-ms-client-request-id", client_request_id.as_str())
+                    .header("x-ms-correlation-request-id", correlation)
                     .body(Vec::new())
                     .map_err(|e| {
                         auth_core::Error::configuration(format!(

@@ -200,7 +200,8 @@ impl Workspace {
         Ok(ws)
     }
 
-    /// The workspace of a parsed config (the cloud hint is resolved by [`Self::from_config`]).
+    /// The workspace of a parsed config, with its hints (a cloud name that is not a known cloud
+    /// is dropped here; [`Self::from_config`] reports it instead).
     pub fn from_workspace_config(config: &WorkspaceConfig) -> Self {
         Self {
             subscription_id: config.subscription_id.clone(),
