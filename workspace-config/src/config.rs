@@ -311,16 +311,19 @@ fn candidates_named(start: &Path, file_names: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-/// `start`, then each parent (symlink-resolved when it exists) up to and including the root.
+/// `start`, then each parent (`realpath` of `dir/..`, as v1) up to and including the root.
 fn ancestors(start: &Path) -> Vec<PathBuf> {
     let mut out = vec![start.to_path_buf()];
     let mut current = start.to_path_buf();
     // Bounded: a path has few components; the bound only guards against a resolver cycle.
     for _ in 0..4096 {
-        let Some(parent) = current.parent() else {
+        let Some(lexical) = current.parent() else {
             break;
         };
-        let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+        // v1: realpath(join(path, "..")), which resolves `path` itself first when it is a
+        // symlink; for a path that does not exist, the lexical parent.
+        let parent =
+            std::fs::canonicalize(current.join("..")).unwrap_or_else(|_| lexical.to_path_buf());
         if parent == current || out.contains(&parent) {
             break;
         }

@@ -198,6 +198,21 @@ fn parents_are_symlink_resolved() {
     t.config("real/.azureml/config.json");
     let found = find_config(&t.path("link/inner"), &no_env()).unwrap();
     assert_eq!(found.path, t.path("real/.azureml/config.json"));
+
+    // The start itself a symlink: its parent is the target's parent (realpath of start/..),
+    // not the directory holding the link.
+    let t = Tree::new();
+    t.dir("work");
+    t.dir("other/deep");
+    std::os::unix::fs::symlink(t.path("other/deep"), t.path("work/lnk")).unwrap();
+    t.config("other/.azureml/config.json");
+    t.config("work/.azureml/config.json");
+    let found = find_config(&t.path("work/lnk"), &no_env()).unwrap();
+    assert_eq!(found.path, t.path("other/.azureml/config.json"));
+    let ConfigOrigin::Search { tried } = &found.origin else {
+        panic!("{:?}", found.origin)
+    };
+    assert_eq!(tried, &vec![t.path("work/lnk/.azureml/config.json")]);
 }
 
 #[test]
