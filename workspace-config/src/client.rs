@@ -200,6 +200,60 @@ impl WorkspaceClient {
         })
     }
 
+    /// SDK v1's `Workspace.get(name, subscription_id=..., resource_group=...)`: with a resource
+    /// group, the workspace GET; without one, the workspace of that name (case-insensitive) among
+    /// the subscription's, which must be unique.
+    ///
+    /// No match is [`ArmError::NotFound`] (`ResourceNotFound`); a name found in several resource
+    /// groups is a configuration error that lists them.
+    pub async fn get_by_name(
+        &self,
+        subscription_id: &str,
+        resource_group: Option<&str>,
+        name: &str,
+    ) -> Result<WorkspaceInfo, ArmError> {
+        if let Some(rg) = resource_group {
+            let ws = Workspace::new(subscription_id, rg, name).map_err(ArmError::Request)?;
+            return self.get(&ws).await;
+        }
+        check_segment("workspace name", name)?;
+        let mut matches: Vec<WorkspaceInfo> = self
+            .list_by_subscription(subscription_id)
+            .await?
+            .into_iter()
+            .filter(|w| w.name.eq_ignore_ascii_case(name))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.remove(0)),
+            0 => Err(ArmError::NotFound {
+                info: Box::new(crate::arm_error::ArmErrorInfo {
+                    status: 404,
+                    code: "ResourceNotFound".into(),
+                    message: format!(
+                        "no workspace named '{name}' is visible in subscription '{subscription_id}'"
+                    ),
+                    request_id: None,
+                    correlation_id: None,
+                }),
+                code: crate::NotFoundCode::ResourceNotFound,
+            }),
+            _ => {
+                let groups: Vec<String> = matches
+                    .iter()
+                    .filter_map(|w| w.workspace().ok())
+                    .map(|w| w.resource_group().to_owned())
+                    .collect();
+                Err(ArmError::Request(
+                    auth_core::Error::configuration(format!(
+                        "several workspaces are named {name:?} in subscription {subscription_id} (resource groups {})",
+                        groups.join(", ")
+                    ))
+                    .with_hint("name the resource group too"),
+                ))
+            }
+        }
+    }
+
     /// SDK v1's `Workspace.list(subscription_id, resource_group=...)`: every workspace in the
     /// resource group, following `nextLink`.
     pub async fn list_by_resource_group(
@@ -350,6 +404,7 @@ impl WorkspaceClient {
 fn check_segment(what: &str, v: &str) -> Result<(), ArmError> {
     let segment = match what {
         "subscription id" => crate::workspace::ArmSegment::Subscription,
+        "workspace name" => crate::workspace::ArmSegment::Workspace,
         _ => crate::workspace::ArmSegment::ResourceGroup,
     };
     segment.check(v).map_err(|why| {

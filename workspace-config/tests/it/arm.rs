@@ -323,3 +323,13 @@ async fn server_errors_are_retried() {
     assert_eq!(all.len(), 1);
     assert_eq!(arm_requests(&emu).len(), 3);
 }
+
+#[tokio::test]
+async fn get_by_name_searches_the_subscription() {
+    let emu = emulator().await;
+    let c = client(&emu, READER, 0);
+    let info = c.get_by_name(SUB, None, "WS-X").await.unwrap();
+    assert_eq!(info.id, ws_id(SUB, "rg-other", "ws-x"));
+    let e = c.get_by_name(SUB, None, "ws-none").await.unwrap_err();
+    assert_eq!(auth_core::Error::from(e).kind(), ErrorKind::NotFound);
+}
