@@ -8,7 +8,10 @@ use auth_core::http::HttpResponse;
 use auth_core::{Cloud, Pipeline, TokenCredential, TokenRequest};
 
 use crate::arm_error::ArmError;
-use crate::workspace::{ARM_API_VERSION, WORKSPACE_TYPE, Workspace, arm_base, encode_segment};
+use crate::resource_http::{
+    encode_segment, origin_of, same_origin, send_authenticated, strip_query,
+};
+use crate::workspace::{ARM_API_VERSION, WORKSPACE_TYPE, Workspace, arm_base};
 
 /// The most pages a list call follows before it gives up (a guard against a `nextLink` loop).
 pub const DEFAULT_MAX_PAGES: usize = 100;
@@ -342,62 +345,35 @@ impl WorkspaceClient {
     async fn send_get(&self, url: &str, correlation: &str) -> Result<HttpResponse, ArmError> {
         let request =
             TokenRequest::for_resource(self.cloud.arm_audience()).map_err(ArmError::Request)?;
-        let resp = self.send_with_token(url, &request, correlation).await?;
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        if resp.status() == http::StatusCode::UNAUTHORIZED
-            && let Some(claims) = auth_core::challenge::claims_challenge(resp.headers())
-        {
-            tracing::debug!(url = %strip_query(url), "answering an ARM claims challenge");
-            let request = request.with_claims(claims.clone());
-            let retried = self.send_with_token(url, &request, correlation).await?;
-            if retried.status().is_success() {
-                return Ok(retried);
-            }
-            return Err(ArmError::from_response(&retried, Some(claims)));
-        }
-        Err(ArmError::from_response(&resp, None))
-    }
-
-    async fn send_with_token(
-        &self,
-        url: &str,
-        request: &TokenRequest,
-        correlation: &str,
-    ) -> Result<HttpResponse, ArmError> {
-        let token = self
-            .credential
-            .get_token(request)
-            .await
-            .map_err(ArmError::Request)?;
-        let auth = auth_core::bearer_value(&token).map_err(ArmError::Request)?;
-        drop(token);
         let uri: http::Uri = url.parse().map_err(|_| {
             ArmError::Request(auth_core::Error::configuration(format!(
                 "cannot build an ARM URL from {:?}",
                 strip_query(url)
             )))
         })?;
-        let client_request_id = auth_core::entra::new_request_id();
-        tracing::debug!(url = %strip_query(url), correlation, client_request_id, "ARM GET");
-        self.pipeline
-            .send(|| {
-                http::Request::get(uri.clone())
-                    .header(http::header::AUTHORIZATION, auth.clone())
-                    .header(http::header::ACCEPT, "application/json")
-                    .header(http::header::USER_AGENT, USER_AGENT)
-                    .header("x-ms-client-request-id", client_request_id.as_str())
-                    .header("x-ms-correlation-request-id", correlation)
-                    .body(Vec::new())
-                    .map_err(|e| {
-                        auth_core::Error::configuration(format!(
-                            "cannot build the ARM request: {e}"
-                        ))
-                    })
-            })
-            .await
-            .map_err(ArmError::Request)
+        let make = |auth: &http::HeaderValue| {
+            let client_request_id = auth_core::entra::new_request_id();
+            tracing::debug!(url = %strip_query(url), correlation, client_request_id, "ARM GET");
+            http::Request::get(uri.clone())
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::ACCEPT, "application/json")
+                .header(http::header::USER_AGENT, USER_AGENT)
+                .header("x-ms-client-request-id", client_request_id.as_str())
+                .header("x-ms-correlation-request-id", correlation)
+                .body(Vec::new())
+                .map_err(|e| {
+                    auth_core::Error::configuration(format!("cannot build the ARM request: {e}"))
+                })
+        };
+        let (resp, answered) =
+            send_authenticated(&self.pipeline, self.credential.as_ref(), &request, make)
+                .await
+                .map_err(ArmError::Request)?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(ArmError::from_response(&resp, answered))
+        }
     }
 }
 
@@ -421,31 +397,6 @@ fn json_body(resp: &HttpResponse) -> Result<serde_json::Value, ArmError> {
     })
 }
 
-/// `scheme://authority` of a URL, lowercased, for the same-origin check and messages.
-fn origin_of(url: &str) -> String {
-    url.parse::<http::Uri>()
-        .ok()
-        .map(|u| {
-            format!(
-                "{}://{}",
-                u.scheme_str().unwrap_or_default(),
-                u.authority().map(|a| a.as_str()).unwrap_or_default()
-            )
-            .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
-}
-
-fn same_origin(a: &str, b: &str) -> bool {
-    let (a, b) = (origin_of(a), origin_of(b));
-    !a.is_empty() && a != "://" && a == b
-}
-
-/// The URL without its query (queries may carry skip tokens; never log them).
-fn strip_query(url: &str) -> &str {
-    url.split_once('?').map_or(url, |(p, _)| p)
-}
-
 #[cfg(test)]
 #[path = "client_tests.rs"]
 mod flow_tests;
@@ -453,34 +404,6 @@ mod flow_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins() {
-        assert!(same_origin(
-            "https://management.azure.com/subscriptions/s/providers/x?api-version=1&$skiptoken=abc",
-            "https://management.azure.com"
-        ));
-        assert!(same_origin(
-            "http://127.0.0.1:8080/a",
-            "http://127.0.0.1:8080"
-        ));
-        assert!(!same_origin(
-            "https://evil.example/a",
-            "https://management.azure.com"
-        ));
-        assert!(!same_origin(
-            "http://management.azure.com/a",
-            "https://management.azure.com"
-        ));
-        assert!(!same_origin(
-            "/relative/next",
-            "https://management.azure.com"
-        ));
-        assert!(!same_origin(
-            "http://127.0.0.1:8081/a",
-            "http://127.0.0.1:8080"
-        ));
-    }
 
     #[test]
     fn workspace_info_is_lenient() {

@@ -95,6 +95,7 @@ mod arm_error;
 mod client;
 mod config;
 mod error;
+mod resource_http;
 mod workspace;
 
 pub use arm_error::{ArmError, ArmErrorInfo, NotFoundCode};

@@ -5,6 +5,7 @@ use std::fmt;
 use auth_core::{Cloud, TenantId};
 
 use crate::config::{ConfigFile, WorkspaceConfig};
+use crate::resource_http::encode_segment;
 
 /// The api-version of SDK v1's workspace GET (azureml-core 1.61 hard-codes it), also used for
 /// the list calls.
@@ -119,25 +120,6 @@ pub(crate) fn parse_workspace_id(id: &str) -> Result<(String, String, String), &
         parts[3].to_owned(),
         parts[7].to_owned(),
     ))
-}
-
-/// Percent-encodes one URL path segment (everything but RFC 3986 unreserved characters).
-pub(crate) fn encode_segment(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char);
-            }
-            _ => {
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
-    out
 }
 
 /// `{arm}` without its trailing `/`.
