@@ -194,7 +194,7 @@ pub fn find_config(start: &Path, env: &dyn Env) -> Result<ConfigFile, ConfigErro
     let Some(value) = env.var(CONFIG_PATH_ENV) else {
         return search_config(&start);
     };
-    let named = start.join(expand_home(Path::new(value.trim()), env));
+    let named = absolute(&start.join(expand_home(Path::new(value.trim()), env)))?;
     match std::fs::metadata(&named) {
         Ok(m) if m.is_file() => load(&named, ConfigOrigin::Env),
         Ok(_) => {
@@ -333,9 +333,21 @@ fn ancestors(start: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// An absolute, lexically normalised path (v1's `abspath`: `.` and `..` folded without touching
+/// the filesystem). A relative path is resolved on the filesystem.
 fn absolute(path: &Path) -> Result<PathBuf, ConfigError> {
     if path.is_absolute() {
-        return Ok(path.to_path_buf());
+        let mut out = PathBuf::new();
+        for c in path.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other.as_os_str()),
+            }
+        }
+        return Ok(out);
     }
     std::fs::canonicalize(path).map_err(|source| ConfigError::Io {
         path: path.to_owned(),
