@@ -86,9 +86,9 @@ mod state;
 mod tls;
 mod util;
 
-pub use emulator::Emulator;
+pub use emulator::{Emulator, StartOptions};
 pub use entra::MFA_CODE;
 pub use fault::{Endpoint, Fault};
 pub use record::{RecordedRequest, Service};
 pub use setup::{AZURE_CLI_CLIENT_ID, App, Policy, Setup, Tenant, User, Workspace};
-pub use standalone::run_standalone;
+pub use standalone::{run_standalone, run_standalone_with};

@@ -1,20 +1,24 @@
 //! The standalone mode behind `cargo xtask emulator`.
 
-use crate::{Emulator, Setup, sample};
+use crate::{Emulator, Setup, StartOptions, sample};
 
 /// Starts an emulator with [`Setup::sample`], prints its endpoints, the sample setup and
 /// ready-to-run `curl` commands, and runs until Ctrl-C. With `tls`, serves HTTPS and
-/// writes the CA certificate next to the current directory's `target/` as
-/// `emulator-ca.pem` (its path is printed).
+/// writes the CA certificate to a file in the temporary directory (its path is printed).
 ///
 /// # Errors
 /// When the emulator cannot start or the CA file cannot be written.
 pub async fn run_standalone(tls: bool) -> std::io::Result<()> {
-    let emulator = if tls {
-        Emulator::start_tls(Setup::sample()).await?
-    } else {
-        Emulator::start(Setup::sample()).await?
-    };
+    run_standalone_with(StartOptions::new().tls(tls)).await
+}
+
+/// [`run_standalone`] with explicit options (fixed ports, TLS).
+///
+/// # Errors
+/// When the emulator cannot start or the CA file cannot be written.
+pub async fn run_standalone_with(options: StartOptions) -> std::io::Result<()> {
+    let tls = options.tls;
+    let emulator = Emulator::start_with_options(Setup::sample(), options).await?;
     let mut ca_note = String::new();
     let mut curl_ca = String::new();
     if tls {

@@ -247,10 +247,10 @@ impl Shared {
         let mut st = self.lock();
         let endpoint = rec.endpoint;
         st.records.push(rec);
-        if let Some(ep) = endpoint {
-            if let Some(f) = st.faults.get_mut(&ep).and_then(VecDeque::pop_front) {
-                return Some(f);
-            }
+        if let Some(ep) = endpoint
+            && let Some(f) = st.faults.get_mut(&ep).and_then(VecDeque::pop_front)
+        {
+            return Some(f);
         }
         st.faults
             .get_mut(&Endpoint::Any)

@@ -44,9 +44,9 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
         );
         let (name, op): (Option<&String>, Option<&str>) = match rest.as_slice() {
             [] => (None, None),
-            [_] => (Some(&segs[10]), None),
+            [_] => (Some(&segs[9]), None),
             [_, op] if op == "start" || op == "stop" || op == "restart" => {
-                (Some(&segs[10]), Some(op.as_str()))
+                (Some(&segs[9]), Some(op.as_str()))
             }
             _ => {
                 return Err(arm_error(

@@ -70,12 +70,13 @@ pub(crate) fn decode_segment(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -401,7 +402,8 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Resp {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let st = shared.lock();
-    let resp = match l.as_slice() {
+
+    match l.as_slice() {
         ["subscriptions"] => list_subscriptions(shared, &st, req),
         ["subscriptions", _] => get_subscription(shared, &st, req, &segs[1]),
         [
@@ -443,7 +445,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Resp {
             ..,
         ] => {
             drop(st);
-            return computes::route(shared, req, &segs);
+            computes::route(shared, req, &segs)
         }
         [
             "subscriptions",
@@ -456,7 +458,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Resp {
             _,
         ] => {
             drop(st);
-            return computes::operation_status(shared, req, &segs);
+            computes::operation_status(shared, req, &segs)
         }
         _ => arm_error(
             req,
@@ -467,8 +469,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Resp {
                 req.query("api-version").unwrap_or("")
             ),
         ),
-    };
-    resp
+    }
 }
 
 /// Common gate of a subscription-scoped request: token, api-version, subscription, tenant.
@@ -678,15 +679,15 @@ fn list_workspaces(shared: &Shared, st: &State, req: &Req, sub: &str, rg: Option
         if !all_visible && items.is_empty() {
             return Err(authorization_failed(req, &caller, &action, &scope));
         }
-        if let Some(rg) = rg {
-            if !st.resource_group_exists(sub, rg) {
-                return Err(arm_error(
-                    req,
-                    404,
-                    "ResourceGroupNotFound",
-                    &format!("Resource group '{rg}' could not be found."),
-                ));
-            }
+        if let Some(rg) = rg
+            && !st.resource_group_exists(sub, rg)
+        {
+            return Err(arm_error(
+                req,
+                404,
+                "ResourceGroupNotFound",
+                &format!("Resource group '{rg}' could not be found."),
+            ));
         }
         let skip: usize = req
             .query("$skipToken")

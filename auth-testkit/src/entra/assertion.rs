@@ -73,10 +73,10 @@ fn verify_certificate_assertion(
     token_urls: &[String],
 ) -> Result<(), OAuthError> {
     let h = &jwt.header;
-    if let Some(typ) = h.get("typ").and_then(Value::as_str) {
-        if !typ.eq_ignore_ascii_case("JWT") {
-            return Err(malformed());
-        }
+    if let Some(typ) = h.get("typ").and_then(Value::as_str)
+        && !typ.eq_ignore_ascii_case("JWT")
+    {
+        return Err(malformed());
     }
     let alg = h.get("alg").and_then(Value::as_str).unwrap_or_default();
     let verification: &'static aws_lc_rs::signature::RsaParameters = match alg {

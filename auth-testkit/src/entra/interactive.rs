@@ -343,14 +343,14 @@ fn sign_in_user(
                 .to_owned(),
         );
     };
-    if let Some(t) = tenant_id {
-        if !t.eq_ignore_ascii_case(&user.tenant_id) {
-            return Err(format!(
-                "AADSTS50020: User account '{}' from identity provider does not exist in tenant '{}' and cannot access the application in that tenant.",
-                user.username,
-                directory_name(st, t)
-            ));
-        }
+    if let Some(t) = tenant_id
+        && !t.eq_ignore_ascii_case(&user.tenant_id)
+    {
+        return Err(format!(
+            "AADSTS50020: User account '{}' from identity provider does not exist in tenant '{}' and cannot access the application in that tenant.",
+            user.username,
+            directory_name(st, t)
+        ));
     }
     Ok(user.clone())
 }
@@ -383,9 +383,15 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         return redirect_error(shared, &st, &a, &e);
     }
     let username = req.form("username").unwrap_or("");
+    // On a multi-tenant authority, a domain_hint naming a known tenant picks that tenant.
+    let hinted = a
+        .param("domain_hint")
+        .and_then(|d| st.tenant(d))
+        .map(|t| t.id.clone());
+    let tenant_id = a.tenant_id.clone().or(hinted);
     let user = match sign_in_user(
         &st,
-        a.tenant_id.as_deref(),
+        tenant_id.as_deref(),
         username,
         req.form("password").unwrap_or(""),
     ) {
@@ -415,10 +421,10 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         st.consents.insert(consent_key);
     }
     let scope = a.param("scope").unwrap_or_default().to_owned();
-    if let Ok(info) = parse_scope(&st, &scope, &user.tenant_id) {
-        if let Err(e) = conditional_access(&st, &a.app, Some(&user), &info.resource, true) {
-            return redirect_error(shared, &st, &a, &e);
-        }
+    if let Ok(info) = parse_scope(&st, &scope, &user.tenant_id)
+        && let Err(e) = conditional_access(&st, &a.app, Some(&user), &info.resource, true)
+    {
+        return redirect_error(shared, &st, &a, &e);
     }
     let code = format!("1.A{}", util::random_token(64));
     let now = st.now();

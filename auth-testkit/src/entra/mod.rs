@@ -168,10 +168,9 @@ pub(crate) fn json_response(status: u16, body: &Value, req: &Req, trace_id: &str
     if req
         .header("return-client-request-id")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && let Some(id) = req.header("client-request-id")
     {
-        if let Some(id) = req.header("client-request-id") {
-            resp = resp.header("client-request-id", id);
-        }
+        resp = resp.header("client-request-id", id);
     }
     resp
 }
