@@ -105,11 +105,7 @@ impl Flow {
     {
         let tenant = self
             .allowed
-            .resolve(
-                &self.tenant,
-                request.tenant(),
-                self.ignore_requested_tenant,
-            )
+            .resolve(&self.tenant, request.tenant(), self.ignore_requested_tenant)
             .map_err(|e| e.with_credential(self.name))?;
         let cae = self.cae || request.cae();
         let key = CacheKey {
