@@ -17,12 +17,15 @@ pub(crate) const CLIENT: &str = "a11ce000-0000-4000-8000-00000000c001";
 pub(crate) const SECRET: &str = "Sp~Secret.Value_0123456789-abcdefXYZ";
 pub(crate) const EXPIRED_SECRET: &str = "Sp~Expired.Value_0123456789-abcdef";
 pub(crate) const PASSWORD: &str = "fixture-password";
-pub(crate) const ISSUER: &str = "https://oidc.prod-aks.example/11111111-2222-3333-4444-555555555555/";
+pub(crate) const ISSUER: &str =
+    "https://oidc.prod-aks.example/11111111-2222-3333-4444-555555555555/";
 pub(crate) const SUBJECT: &str = "system:serviceaccount:ml:trainer";
 pub(crate) const ARM: &str = "https://management.core.windows.net/";
 
 pub(crate) fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
@@ -103,7 +106,10 @@ pub(crate) fn jwt_parts(jwt: &str) -> (Value, Value) {
 }
 
 pub(crate) fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// An external identity provider's token (the emulator checks issuer, subject, audience and
@@ -113,6 +119,7 @@ pub(crate) fn federated_token(subject: &str) -> String {
     let claims = serde_json::json!({
         "iss": ISSUER, "sub": subject, "aud": ["api://AzureADTokenExchange"],
         "iat": now(), "nbf": now(), "exp": now() + 3600,
+        "jti": SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos().to_string(),
     });
     let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{header}.{claims}.c2lnbmF0dXJl")
@@ -137,7 +144,10 @@ pub(crate) fn assert_secret_only_in(requests: &[RecordedRequest], secret: &str, 
             }
         }
         let shown = format!("{r:?} {r}");
-        assert!(!shown.contains(secret), "the emulator's own Debug/Display redact it");
+        assert!(
+            !shown.contains(secret),
+            "the emulator's own Debug/Display redact it"
+        );
     }
 }
 
