@@ -875,7 +875,18 @@ mod tests {
         let p = path.to_str().unwrap();
         check(
             &[("AZURE_AUTH_LOCATION", p)],
-            &["client secret credential t-sdk c-sdk"],
+            &[
+                "client secret credential t-sdk c-sdk",
+                "https://login.chinacloudapi.cn",
+            ],
+        );
+        // The file's authority host wins over AZURE_AUTHORITY_HOST.
+        check(
+            &[
+                ("AZURE_AUTH_LOCATION", p),
+                ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+            ],
+            &["https://login.chinacloudapi.cn"],
         );
         std::fs::write(&path, b"{").unwrap();
         check(
