@@ -73,8 +73,8 @@ impl ClientCertificate {
     /// `RSA PRIVATE KEY` (PKCS#1). The leaf is the certificate that matches the key; the other
     /// certificates follow in file order.
     pub fn from_pem(pem: &[u8], password: Option<&Secret>) -> Result<Self, Error> {
-        let text = std::str::from_utf8(pem)
-            .map_err(|_| config("the certificate file is not PEM text"))?;
+        let text =
+            std::str::from_utf8(pem).map_err(|_| config("the certificate file is not PEM text"))?;
         let blocks = pem_blocks(text)?;
         let mut certs = Vec::new();
         let mut key = None;
@@ -92,9 +92,10 @@ impl ClientCertificate {
                         )
                         .with_hint("convert it to encrypted PKCS#8: openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem"));
                     }
-                    key = Some(RsaKeyPair::from_der(&block.der).map_err(|e| {
-                        config(format!("the RSA private key is not usable: {e}"))
-                    })?);
+                    key =
+                        Some(RsaKeyPair::from_der(&block.der).map_err(|e| {
+                            config(format!("the RSA private key is not usable: {e}"))
+                        })?);
                 }
                 "ENCRYPTED PRIVATE KEY" => {
                     let Some(password) = password.filter(|p| !p.is_empty()) else {
@@ -148,10 +149,10 @@ impl ClientCertificate {
         let key = rsa_from_pkcs8(&key_der)?;
         let mut certs: Vec<Vec<u8>> = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
         for entry in store.entries() {
-            if let (_, p12_keystore::KeyStoreEntry::Certificate(c)) = entry {
-                if !certs.iter().any(|d| d == c.as_der()) {
-                    certs.push(c.as_der().to_vec());
-                }
+            if let (_, p12_keystore::KeyStoreEntry::Certificate(c)) = entry
+                && !certs.iter().any(|d| d == c.as_der())
+            {
+                certs.push(c.as_der().to_vec());
             }
         }
         Self::assemble(key, certs)
@@ -285,4 +286,147 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use auth_core::ErrorKind;
+
+    use super::*;
+
+    pub(crate) const THUMBPRINT: &str = "4836FA6D9E0D1A7078DE009B55E24BA04BBE31FB";
+    pub(crate) const PASSWORD: &str = "fixture-password";
+
+    pub(crate) fn fixture(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn concat(names: &[&str]) -> Vec<u8> {
+        names.iter().flat_map(|n| fixture(n)).collect()
+    }
+
+    /// Loads `bytes` with `password`; `expected` is `Ok(chain length)` (the leaf always being
+    /// the fixture certificate) or `Err(text in the error)`.
+    fn check(bytes: &[u8], password: Option<&str>, expected: Result<usize, &str>) {
+        let password = password.map(Secret::new);
+        let got = ClientCertificate::from_bytes(bytes, password.as_ref());
+        match (got, expected) {
+            (Ok(c), Ok(n)) => {
+                assert_eq!(c.thumbprint(), THUMBPRINT);
+                assert_eq!(c.chain().len(), n);
+                assert_eq!(
+                    c.chain()[0],
+                    pem_blocks(std::str::from_utf8(&fixture("cert.pem")).unwrap()).unwrap()[0]
+                        .der
+                        .to_vec()
+                );
+            }
+            (Err(e), Err(text)) => {
+                assert_eq!(e.kind(), ErrorKind::Configuration);
+                let shown = e.to_string();
+                assert!(shown.contains(text), "{shown:?} lacks {text:?}");
+                assert!(!shown.contains(PASSWORD), "{shown}");
+            }
+            (got, expected) => panic!("got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn loading() {
+        let pw = Some(PASSWORD);
+        check(&fixture("combined.pem"), None, Ok(1));
+        check(&fixture("combined.pem"), pw, Ok(1));
+        check(&concat(&["key-pkcs1.pem", "cert.pem"]), None, Ok(1));
+        check(&fixture("combined-encrypted.pem"), pw, Ok(1));
+        check(&fixture("chain-ca-first.pem"), None, Ok(2));
+        check(&fixture("cert.p12"), pw, Ok(2));
+        check(&fixture("cert-legacy.p12"), pw, Ok(1));
+        check(&fixture("cert-nopass.p12"), None, Ok(1));
+        check(
+            &fixture("combined-encrypted.pem"),
+            None,
+            Err("encrypted and no password"),
+        );
+        check(
+            &fixture("combined-encrypted.pem"),
+            Some(""),
+            Err("encrypted and no password"),
+        );
+        check(
+            &fixture("combined-encrypted.pem"),
+            Some("wrong"),
+            Err("could not decrypt the private key"),
+        );
+        check(
+            &fixture("cert.p12"),
+            Some("wrong"),
+            Err("could not read the PKCS#12 file"),
+        );
+        check(&fixture("cert.p12"), None, Err("give the password"));
+        check(&fixture("ec-key.pem"), None, Err("not a usable RSA key"));
+        check(
+            &fixture("combined-legacy-encrypted.pem"),
+            pw,
+            Err("legacy OpenSSL-encrypted"),
+        );
+        check(&fixture("cert.pem"), None, Err("no private key"));
+        check(&fixture("key.pem"), None, Err("no certificate was found"));
+        check(
+            &concat(&["key.pem", "ca.pem"]),
+            None,
+            Err("none of the certificates matches"),
+        );
+        check(
+            &concat(&["key.pem", "key.pem", "cert.pem"]),
+            None,
+            Err("more than one private key"),
+        );
+        check(
+            b"-----BEGIN CERTIFICATE-----\nAAAA",
+            None,
+            Err("no END line"),
+        );
+        check(
+            b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+            None,
+            Err("not valid base64"),
+        );
+        check(
+            b"not a certificate at all",
+            None,
+            Err("could not read the PKCS#12 file"),
+        );
+        check(b"", None, Err("could not read the PKCS#12 file"));
+    }
+
+    #[test]
+    fn from_file_names_the_path() {
+        let e = ClientCertificate::from_file("/nonexistent/cert.pem", None).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/cert.pem"), "{e}");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let e = ClientCertificate::from_file(dir.join("cert.pem"), None).unwrap_err();
+        assert!(e.to_string().contains("cert.pem"), "{e}");
+        let c = ClientCertificate::from_file(dir.join("cert.p12"), Some(&Secret::new(PASSWORD)))
+            .unwrap();
+        assert_eq!(c.thumbprint(), THUMBPRINT);
+    }
+
+    #[test]
+    fn thumbprints_and_debug() {
+        let c = ClientCertificate::from_bytes(&fixture("combined.pem"), None).unwrap();
+        let sha1: Vec<u8> = (0..20)
+            .map(|i| u8::from_str_radix(&THUMBPRINT[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(c.x5t(), URL_SAFE_NO_PAD.encode(&sha1));
+        assert_eq!(c.x5t().len(), 27);
+        assert_eq!(c.x5t_s256().len(), 43);
+        assert_eq!(
+            format!("{c:?}"),
+            format!("ClientCertificate {{ thumbprint: \"{THUMBPRINT}\", chain_len: 1, .. }}")
+        );
+        assert_eq!(c.x5c()[0], STANDARD.encode(&c.chain()[0]));
+    }
 }

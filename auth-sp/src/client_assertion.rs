@@ -137,8 +137,10 @@ impl ClientAssertionCredential {
     ) -> Result<Self, Error> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
-            return Err(Error::configuration("the federated token file path is empty")
-                .with_credential(Self::NAME));
+            return Err(
+                Error::configuration("the federated token file path is empty")
+                    .with_credential(Self::NAME),
+            );
         }
         Ok(Self {
             flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
@@ -152,8 +154,15 @@ impl ClientAssertionCredential {
     /// Workload identity: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
     /// (and `AZURE_AUTHORITY_HOST` unless `options` names a cloud). `Unavailable` when none of
     /// the three is set; a configuration error naming what is missing when only some are.
-    pub fn workload_identity(env: &dyn Env, options: ServicePrincipalOptions) -> Result<Self, Error> {
-        const VARS: [&str; 3] = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"];
+    pub fn workload_identity(
+        env: &dyn Env,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error> {
+        const VARS: [&str; 3] = [
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+        ];
         let values: Vec<Option<String>> = VARS.iter().map(|v| env.var(v)).collect();
         let missing: Vec<&str> = VARS
             .iter()
@@ -177,8 +186,8 @@ impl ClientAssertionCredential {
             .with_credential(Self::NAME));
         }
         let options = crate::environment::with_env_defaults(env, options)?;
-        let [Some(tenant), Some(client), Some(file)] = <[Option<String>; 3]>::try_from(values)
-            .unwrap_or_else(|_| [None, None, None])
+        let [Some(tenant), Some(client), Some(file)] =
+            <[Option<String>; 3]>::try_from(values).unwrap_or([None, None, None])
         else {
             return Err(Error::configuration("workload identity variables vanished"));
         };
@@ -201,7 +210,9 @@ impl ClientAssertionCredential {
             Source::Callback(cb) => {
                 let a = cb()?;
                 if a.expose_secret().trim().is_empty() {
-                    return Err(Error::configuration("the assertion callback returned an empty assertion"));
+                    return Err(Error::configuration(
+                        "the assertion callback returned an empty assertion",
+                    ));
                 }
                 Ok(a)
             }
@@ -234,5 +245,164 @@ impl TokenCredential for ClientAssertionCredential {
 
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_core::ErrorKind;
+
+    use super::*;
+    use crate::testutil::{OK, env, fake};
+
+    fn arm() -> TokenRequest {
+        TokenRequest::for_resource("https://management.core.windows.net/").unwrap()
+    }
+
+    #[tokio::test]
+    async fn file_is_read_again_when_it_changes() {
+        let dir = std::env::temp_dir().join(format!("auth-sp-fed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "eyJ.first.jwt\n").unwrap();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_file(
+            "t",
+            "c",
+            &path,
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        // Same file: the copy in memory is used (and a cached token sends nothing).
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        std::fs::write(&path, "eyJ.second-rotated.jwt").unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(
+            seen[0].names(),
+            [
+                "client_id",
+                "grant_type",
+                "scope",
+                "client_assertion_type",
+                "client_assertion"
+            ]
+        );
+        assert_eq!(
+            seen[0].field("client_assertion_type"),
+            Some(JWT_BEARER_ASSERTION_TYPE)
+        );
+        assert_eq!(seen[0].field("client_assertion"), Some("eyJ.first.jwt"));
+        assert_eq!(seen[1].field("client_assertion"), Some("eyJ.first.jwt"));
+        assert_eq!(
+            seen[2].field("client_assertion"),
+            Some("eyJ.second-rotated.jwt")
+        );
+
+        std::fs::write(&path, "  \n").unwrap();
+        let e = c.get_token(&arm().with_claims("{}")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Configuration);
+        assert!(
+            e.to_string()
+                .starts_with("client assertion credential: the federated token file"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = c.get_token(&arm().with_claims("{}")).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("could not read the federated token file"),
+            "{e}"
+        );
+        assert!(format!("{c:?}").contains("token_file"));
+    }
+
+    #[tokio::test]
+    async fn callback_is_called_per_request_sent() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let n = calls.clone();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_callback(
+            "t",
+            "c",
+            move || {
+                Ok(Secret::new(format!(
+                    "assertion-{}",
+                    n.fetch_add(1, Ordering::SeqCst)
+                )))
+            },
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[1].field("client_assertion"), Some("assertion-1"));
+        assert_eq!(
+            format!("{c:?}"),
+            r#"ClientAssertionCredential { tenant_id: "t", client_id: "c", authority_host: "https://login.microsoftonline.com", source: "callback", .. }"#
+        );
+        let (pipeline, _) = fake(200, OK);
+        let failing = ClientAssertionCredential::from_callback(
+            "t",
+            "c",
+            || Err(Error::unavailable("no OIDC token here")),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        let e = failing.get_token(&arm()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            e.to_string(),
+            "client assertion credential: no OIDC token here"
+        );
+    }
+
+    fn check_workload(pairs: &[(&str, &str)], expected: &str) {
+        let (pipeline, _) = fake(200, OK);
+        let got = ClientAssertionCredential::workload_identity(
+            &env(pairs),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        );
+        let shown = match got {
+            Ok(c) => format!("{c:?}"),
+            Err(e) => format!("{}: {e}", e.kind()),
+        };
+        assert!(shown.contains(expected), "{pairs:?}: {shown}");
+    }
+
+    #[test]
+    fn workload_identity_from_env() {
+        let f = (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "/var/run/secrets/azure/tokens/azure-identity-token",
+        );
+        let t = ("AZURE_TENANT_ID", "t");
+        let c = ("AZURE_CLIENT_ID", "c");
+        check_workload(
+            &[],
+            "unavailable: client assertion credential: workload identity is not configured",
+        );
+        check_workload(
+            &[t, c],
+            "configuration: client assertion credential: workload identity is partly configured: AZURE_FEDERATED_TOKEN_FILE not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+        );
+        check_workload(&[f], "AZURE_TENANT_ID, AZURE_CLIENT_ID not set");
+        check_workload(&[t, c, f], "azure-identity-token");
+        check_workload(
+            &[
+                t,
+                c,
+                f,
+                ("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us/"),
+            ],
+            "authority_host: \"https://login.microsoftonline.us\"",
+        );
     }
 }

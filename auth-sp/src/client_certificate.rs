@@ -69,10 +69,10 @@ impl AssertionSigner {
     /// `aud` while it has more than [`ASSERTION_REUSE_MARGIN_SECS`] left, else a new one.
     pub(crate) fn assertion(&self, client_id: &str, aud: &str, now: u64) -> Result<Secret, Error> {
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((a, exp)) = issued.get(aud) {
-            if now + ASSERTION_REUSE_MARGIN_SECS < *exp {
-                return Ok(a.clone());
-            }
+        if let Some((a, exp)) = issued.get(aud)
+            && now + ASSERTION_REUSE_MARGIN_SECS < *exp
+        {
+            return Ok(a.clone());
         }
         let (assertion, exp) = self.sign(client_id, aud, now)?;
         if issued.len() >= MAX_CACHED_ASSERTIONS {
@@ -83,7 +83,12 @@ impl AssertionSigner {
     }
 
     /// Signs a new assertion: header, claims, RSA signature, each base64url without padding.
-    pub(crate) fn sign(&self, client_id: &str, aud: &str, now: u64) -> Result<(Secret, u64), Error> {
+    pub(crate) fn sign(
+        &self,
+        client_id: &str,
+        aud: &str,
+        now: u64,
+    ) -> Result<(Secret, u64), Error> {
         let c = &self.certificate;
         let header = Header {
             alg: if self.legacy { "RS256" } else { "PS256" },
@@ -109,7 +114,11 @@ impl AssertionSigner {
         out.push_str(&URL_SAFE_NO_PAD.encode(to_json(&claims)?));
         let key = c.key();
         let mut signature = Zeroizing::new(vec![0u8; key.public_modulus_len()]);
-        let alg = if self.legacy { &RSA_PKCS1_SHA256 } else { &RSA_PSS_SHA256 };
+        let alg = if self.legacy {
+            &RSA_PKCS1_SHA256
+        } else {
+            &RSA_PSS_SHA256
+        };
         key.sign(
             alg,
             &aws_lc_rs::rand::SystemRandom::new(),
@@ -234,5 +243,173 @@ impl TokenCredential for ClientCertificateCredential {
 
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::signature::{
+        KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
+    };
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::certificate::tests::fixture;
+
+    const AUD: &str = "https://login.example/tenant/oauth2/v2.0/token";
+    const NOW: u64 = 1_800_000_000;
+
+    fn signer(legacy: bool, chain: bool) -> AssertionSigner {
+        let cert = ClientCertificate::from_bytes(&fixture("chain-ca-first.pem"), None).unwrap();
+        AssertionSigner::new(cert, legacy, chain)
+    }
+
+    fn decode(part: &str) -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    /// Signs an assertion and checks its header, claims and signature.
+    fn check(legacy: bool, chain: bool, expected_header: Value) {
+        let s = signer(legacy, chain);
+        let (assertion, exp) = s.sign("client-1", AUD, NOW).unwrap();
+        let parts: Vec<&str> = assertion.expose_secret().split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| !p.contains('=')), "unpadded segments");
+        assert_eq!(decode(parts[0]), expected_header);
+        let claims = decode(parts[1]);
+        let jti = claims["jti"].as_str().unwrap().to_owned();
+        assert_eq!(jti.len(), 36);
+        assert_eq!(
+            claims,
+            json!({"aud": AUD, "iss": "client-1", "sub": "client-1", "jti": jti,
+                   "nbf": NOW, "iat": NOW, "exp": NOW + 600})
+        );
+        assert_eq!(exp, NOW + ASSERTION_LIFETIME_SECS);
+        let alg: &dyn aws_lc_rs::signature::VerificationAlgorithm = if legacy {
+            &RSA_PKCS1_2048_8192_SHA256
+        } else {
+            &RSA_PSS_2048_8192_SHA256
+        };
+        let public = s.certificate.key().public_key().as_ref().to_vec();
+        let signed = format!("{}.{}", parts[0], parts[1]);
+        UnparsedPublicKey::new(alg, &public)
+            .verify(
+                signed.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+            )
+            .expect("valid signature");
+        // The header's members come in MSAL's order.
+        let header = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert!(header.starts_with(r#"{"alg":"#), "{header}");
+    }
+
+    #[test]
+    fn assertion_forms() {
+        let c = signer(false, false).certificate;
+        let x5c: Vec<String> = c.x5c();
+        assert_eq!(x5c.len(), 2);
+        check(
+            false,
+            false,
+            json!({"alg": "PS256", "typ": "JWT", "x5t#S256": c.x5t_s256()}),
+        );
+        check(
+            true,
+            false,
+            json!({"alg": "RS256", "typ": "JWT", "x5t": c.x5t()}),
+        );
+        check(
+            false,
+            true,
+            json!({"alg": "PS256", "typ": "JWT", "x5c": x5c, "x5t#S256": c.x5t_s256()}),
+        );
+        check(
+            true,
+            true,
+            json!({"alg": "RS256", "typ": "JWT", "x5c": x5c, "x5t": c.x5t()}),
+        );
+    }
+
+    #[test]
+    fn assertion_reuse() {
+        let s = signer(false, false);
+        let a = s.assertion("c", AUD, NOW).unwrap();
+        // Reused while more than 60 s are left …
+        assert_eq!(s.assertion("c", AUD, NOW + 100).unwrap(), a);
+        assert_eq!(s.assertion("c", AUD, NOW + 539).unwrap(), a);
+        // … then a new one (new jti) is signed.
+        let b = s.assertion("c", AUD, NOW + 540).unwrap();
+        assert_ne!(b, a);
+        assert_eq!(s.assertion("c", AUD, NOW + 541).unwrap(), b);
+        // Another audience (tenant) gets its own.
+        let other = s
+            .assertion(
+                "c",
+                "https://login.example/other/oauth2/v2.0/token",
+                NOW + 541,
+            )
+            .unwrap();
+        assert_ne!(other, b);
+        assert_eq!(s.assertion("c", AUD, NOW + 542).unwrap(), b);
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+    use crate::certificate::tests::{THUMBPRINT, fixture};
+    use crate::testutil::{OK, fake};
+
+    #[tokio::test]
+    async fn form_and_debug() {
+        let cert = ClientCertificate::from_bytes(&fixture("combined.pem"), None).unwrap();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientCertificateCredential::new(
+            "t",
+            "c",
+            cert,
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        let request = TokenRequest::for_resource("https://ml.azure.com").unwrap();
+        c.get_token(&request).await.unwrap();
+        c.get_token(&request.clone().with_claims("{}"))
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen[0].names(),
+            [
+                "client_id",
+                "grant_type",
+                "scope",
+                "client_assertion_type",
+                "client_assertion"
+            ]
+        );
+        assert_eq!(
+            seen[0].field("scope"),
+            Some("https://ml.azure.com/.default")
+        );
+        // One assertion serves both requests (it is far from expiry).
+        assert_eq!(
+            seen[0].field("client_assertion"),
+            seen[1].field("client_assertion")
+        );
+        let assertion = seen[0].field("client_assertion").unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(assertion.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "PS256");
+        assert_eq!(
+            format!("{c:?}"),
+            format!(
+                "ClientCertificateCredential {{ tenant_id: \"t\", client_id: \"c\", authority_host: \"https://login.microsoftonline.com\", thumbprint: \"{THUMBPRINT}\", legacy_assertion: false, send_certificate_chain: false, .. }}"
+            )
+        );
+        assert!(!format!("{c:?}").contains(&assertion[..20]));
     }
 }

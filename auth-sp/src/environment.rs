@@ -18,12 +18,13 @@
 //! 4. `AZURE_AUTH_LOCATION`: the path of an `az ad sp create-for-rbac --sdk-auth` file.
 //!
 //! An empty variable counts as unset. When no source is touched the result is
-//! [`ErrorKind::Unavailable`](auth_core::ErrorKind::Unavailable) (a chain moves on); a touched
-//! but incomplete source is a [`ErrorKind::Configuration`](auth_core::ErrorKind::Configuration)
+//! [`ErrorKind::Unavailable`] (a chain moves on); a touched
+//! but incomplete source is a [`ErrorKind::Configuration`]
 //! error naming the missing variables and every variable looked at. A touched source wins even
 //! when a later one is complete: a half-configured `AZURE_*` set is reported, not skipped.
 //!
-//! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud),
+//! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud; for an
+//! sdk-auth file, its `activeDirectoryEndpointUrl` comes first),
 //! `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`-separated, or `*`) and
 //! `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`. Boolean variables
 //! (`AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`, `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`) are
@@ -97,10 +98,10 @@ pub(crate) fn with_env_defaults(
     if options.cloud.is_none() {
         options.cloud = Some(Cloud::from_env(env)?);
     }
-    if options.allowed_tenants == AllowedTenants::default() {
-        if let Some(list) = env.var("AZURE_ADDITIONALLY_ALLOWED_TENANTS") {
-            options.allowed_tenants = AllowedTenants::from_list(&list)?;
-        }
+    if options.allowed_tenants == AllowedTenants::default()
+        && let Some(list) = env.var("AZURE_ADDITIONALLY_ALLOWED_TENANTS")
+    {
+        options.allowed_tenants = AllowedTenants::from_list(&list)?;
     }
     if env_flag(env, "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH")? == Some(true) {
         options.ignore_requested_tenant = true;
@@ -135,7 +136,8 @@ impl ServicePrincipalCredential {
     /// The credential the environment describes; see the [module documentation](self) for
     /// the variables and their precedence. `Unavailable` when none is set.
     pub fn from_env(env: &dyn Env, options: ServicePrincipalOptions) -> Result<Self, Error> {
-        let options = with_env_defaults(env, options)
+        let explicit_cloud = options.cloud.is_some();
+        let mut options = with_env_defaults(env, options)
             .map_err(|e| e.with_credential(EnvironmentCredential::NAME))?;
         if let Some(c) = Self::from_azure_vars(env, &options)? {
             return Ok(c);
@@ -146,6 +148,13 @@ impl ServicePrincipalCredential {
             }
         }
         if let Some(path) = env.var(AZURE_AUTH_LOCATION) {
+            // The file's activeDirectoryEndpointUrl wins over AZURE_AUTHORITY_HOST.
+            if !explicit_cloud {
+                let file_cloud = Self::sdk_auth_cloud(Path::new(&path));
+                if file_cloud.is_some() {
+                    options.cloud = file_cloud;
+                }
+            }
             return Self::from_sdk_auth_file(path, options);
         }
         Err(Error::unavailable(format!(
@@ -201,9 +210,14 @@ impl ServicePrincipalCredential {
         };
         if let Some(secret) = secret {
             tracing::debug!("service principal from AZURE_* variables: client secret");
-            return ClientSecretCredential::new(&tenant, &client, Secret::new(secret), options.clone())
-                .map(|c| Some(Self::Secret(c)))
-                .map_err(wrap);
+            return ClientSecretCredential::new(
+                &tenant,
+                &client,
+                Secret::new(secret),
+                options.clone(),
+            )
+            .map(|c| Some(Self::Secret(c)))
+            .map_err(wrap);
         }
         if let Some(cert) = cert {
             tracing::debug!("service principal from AZURE_* variables: certificate");
@@ -213,9 +227,15 @@ impl ServicePrincipalCredential {
                 options.send_certificate_chain = true;
             }
             let password = password.map(Secret::new);
-            return ClientCertificateCredential::from_file(&tenant, &client, cert, password.as_ref(), options)
-                .map(|c| Some(Self::Certificate(c)))
-                .map_err(wrap);
+            return ClientCertificateCredential::from_file(
+                &tenant,
+                &client,
+                cert,
+                password.as_ref(),
+                options,
+            )
+            .map(|c| Some(Self::Certificate(c)))
+            .map_err(wrap);
         }
         let file = file.unwrap_or_default();
         tracing::debug!("service principal from AZURE_* variables: federated token file");
@@ -241,10 +261,17 @@ impl ServicePrincipalCredential {
             .map(|(n, _)| *n)
             .collect();
         let [Some(tenant), Some(client), Some(secret)] = values else {
-            let source = if family.tenant == AZUREML.tenant { "AZUREML_SERVICE_PRINCIPAL_*" } else { "AML_*" };
+            let source = if family.tenant == AZUREML.tenant {
+                "AZUREML_SERVICE_PRINCIPAL_*"
+            } else {
+                "AML_*"
+            };
             return Err(missing_error(source, &missing, &names));
         };
-        tracing::debug!(variable = family.secret, "service principal from Azure ML variables: client secret");
+        tracing::debug!(
+            variable = family.secret,
+            "service principal from Azure ML variables: client secret"
+        );
         ClientSecretCredential::new(&tenant, &client, Secret::new(secret), options.clone())
             .map(|c| Some(Self::Secret(c)))
             .map_err(|e| e.with_credential(EnvironmentCredential::NAME))
@@ -270,7 +297,8 @@ impl ServicePrincipalCredential {
         })?);
         Self::from_sdk_auth_json(&bytes, path.parent(), options).map_err(|e| {
             let message = format!("{} ({})", e.message(), path.display());
-            let mut out = Error::new(e.kind(), message).with_credential(EnvironmentCredential::NAME);
+            let mut out =
+                Error::new(e.kind(), message).with_credential(EnvironmentCredential::NAME);
             if let Some(h) = e.hint() {
                 out = out.with_hint(h.to_owned());
             }
@@ -287,10 +315,10 @@ impl ServicePrincipalCredential {
     ) -> Result<Self, Error> {
         let sdk = SdkAuth::parse(bytes)?;
         let mut options = options;
-        if options.cloud.is_none() {
-            if let Some(host) = &sdk.active_directory_endpoint_url {
-                options.cloud = Some(Cloud::public().with_authority_host(host)?);
-            }
+        if options.cloud.is_none()
+            && let Some(host) = &sdk.active_directory_endpoint_url
+        {
+            options.cloud = Some(Cloud::public().with_authority_host(host)?);
         }
         let mut missing = Vec::new();
         if sdk.tenant_id.is_none() {
@@ -324,6 +352,13 @@ impl ServicePrincipalCredential {
             options,
         )
         .map(Self::Certificate)
+    }
+
+    /// The cloud an sdk-auth file names, if it can be read and names one.
+    fn sdk_auth_cloud(path: &Path) -> Option<Cloud> {
+        let bytes = Zeroizing::new(std::fs::read(path).ok()?);
+        let host = SdkAuth::parse(&bytes).ok()?.active_directory_endpoint_url?;
+        Cloud::public().with_authority_host(&host).ok()
     }
 
     /// The credential's name, such as `client secret credential`.
@@ -490,5 +525,415 @@ impl TokenCredential for EnvironmentCredential {
 
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certificate::tests::PASSWORD;
+    use crate::testutil::{OK, env, fake};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    fn options() -> ServicePrincipalOptions {
+        ServicePrincipalOptions::new().pipeline(fake(200, OK).0)
+    }
+
+    fn describe(r: Result<ServicePrincipalCredential, Error>) -> String {
+        match r {
+            Ok(c) => format!("{} {} {} | {c:?}", c.name(), c.tenant_id(), c.client_id()),
+            Err(e) => format!("{}: {e}", e.kind()),
+        }
+    }
+
+    /// The credential `pairs` select, described, contains every one of `expected`.
+    fn check(pairs: &[(&str, &str)], expected: &[&str]) {
+        let shown = describe(ServicePrincipalCredential::from_env(&env(pairs), options()));
+        for text in expected {
+            assert!(shown.contains(text), "{pairs:?}:\n{shown}\nlacks {text:?}");
+        }
+        for (k, v) in pairs {
+            if (k.contains("SECRET") || k.contains("PASS")) && !v.is_empty() {
+                assert!(!shown.contains(v), "{shown} shows {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn environment_matrix() {
+        let cert = format!("{FIXTURES}/combined.pem");
+        let p12 = format!("{FIXTURES}/cert.p12");
+        let token_file = format!("{FIXTURES}/README.md");
+        // Nothing set, or only variables other credentials share: unavailable.
+        check(
+            &[],
+            &[
+                "unavailable: environment credential: no service principal is configured",
+                "AZURE_TENANT_ID",
+                "AML_PRINCIPAL_PASS",
+                "AZURE_AUTH_LOCATION",
+            ],
+        );
+        check(&[("AZURE_CLIENT_ID", "c")], &["unavailable"]);
+        check(
+            &[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")],
+            &["unavailable"],
+        );
+        check(&[("AZURE_CLIENT_SECRET", "")], &["unavailable"]);
+        check(
+            &[("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true")],
+            &["unavailable"],
+        );
+        // AZURE_*: secret, then certificate, then token file.
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "sek"),
+            ],
+            &["client secret credential t c", "login.microsoftonline.com"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "sek"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+            ],
+            &["client secret credential"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+            ],
+            &[
+                "client certificate credential t c",
+                "thumbprint: \"4836FA6D",
+                "send_certificate_chain: false",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &p12),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", PASSWORD),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "1"),
+            ],
+            &[
+                "client certificate credential",
+                "send_certificate_chain: true",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "false"),
+            ],
+            &["send_certificate_chain: false"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "yes"),
+            ],
+            &[
+                "configuration: environment credential: AZURE_CLIENT_SEND_CERTIFICATE_CHAIN is \"yes\"",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &p12),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wr0ng-pass"),
+            ],
+            &[
+                "configuration: client certificate credential: could not read the PKCS#12 file",
+                "cert.p12",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent.pem"),
+            ],
+            &["configuration", "/nonexistent.pem"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+            ],
+            &["client assertion credential t c", "README.md"],
+        );
+        // AZURE_* partial: a configuration error naming what is missing and what was looked at.
+        check(
+            &[("AZURE_CLIENT_SECRET", "sek")],
+            &[
+                "configuration: environment credential: the AZURE_* service principal variables are incomplete: AZURE_TENANT_ID, AZURE_CLIENT_ID not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_FEDERATED_TOKEN_FILE)",
+            ],
+        );
+        check(
+            &[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_SECRET", "sek")],
+            &["configuration", "AZURE_CLIENT_ID not set"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+            ],
+            &["configuration", "AZURE_CLIENT_CERTIFICATE_PATH not set"],
+        );
+        check(
+            &[
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+            ],
+            &["configuration", "AZURE_TENANT_ID not set"],
+        );
+        // Azure ML forms.
+        check(
+            &[
+                ("AZUREML_SERVICE_PRINCIPAL_TENANT_ID", "t2"),
+                ("AZUREML_SERVICE_PRINCIPAL_ID", "c2"),
+                ("AZUREML_SERVICE_PRINCIPAL_PASSWORD", "sek2"),
+            ],
+            &["client secret credential t2 c2"],
+        );
+        check(
+            &[
+                ("AML_TENANT_ID", "t3"),
+                ("AML_PRINCIPAL_ID", "c3"),
+                ("AML_PRINCIPAL_PASS", "sek3"),
+            ],
+            &["client secret credential t3 c3"],
+        );
+        check(
+            &[("AZUREML_SERVICE_PRINCIPAL_ID", "c2")],
+            &[
+                "configuration: environment credential: the AZUREML_SERVICE_PRINCIPAL_* service principal variables are incomplete: AZUREML_SERVICE_PRINCIPAL_TENANT_ID, AZUREML_SERVICE_PRINCIPAL_PASSWORD not set (looked at AZUREML_SERVICE_PRINCIPAL_TENANT_ID, AZUREML_SERVICE_PRINCIPAL_ID, AZUREML_SERVICE_PRINCIPAL_PASSWORD)",
+            ],
+        );
+        check(
+            &[("AML_PRINCIPAL_PASS", "sek3")],
+            &["configuration", "AML_TENANT_ID, AML_PRINCIPAL_ID not set"],
+        );
+        // Precedence: AZURE_* > AZUREML_SERVICE_PRINCIPAL_* > AML_* > AZURE_AUTH_LOCATION.
+        let all = [
+            ("AZURE_TENANT_ID", "t1"),
+            ("AZURE_CLIENT_ID", "c1"),
+            ("AZURE_CLIENT_SECRET", "sek1"),
+            ("AZUREML_SERVICE_PRINCIPAL_TENANT_ID", "t2"),
+            ("AZUREML_SERVICE_PRINCIPAL_ID", "c2"),
+            ("AZUREML_SERVICE_PRINCIPAL_PASSWORD", "sek2"),
+            ("AML_TENANT_ID", "t3"),
+            ("AML_PRINCIPAL_ID", "c3"),
+            ("AML_PRINCIPAL_PASS", "sek3"),
+            ("AZURE_AUTH_LOCATION", "/nonexistent.json"),
+        ];
+        check(&all, &["client secret credential t1 c1"]);
+        check(&all[3..], &["client secret credential t2 c2"]);
+        check(&all[6..], &["client secret credential t3 c3"]);
+        check(
+            &all[9..],
+            &[
+                "configuration",
+                "could not read the sdk-auth file /nonexistent.json",
+            ],
+        );
+        // A touched source wins over a complete later one.
+        check(
+            &[("AZURE_CLIENT_SECRET", "sek1"), all[3], all[4], all[5]],
+            &[
+                "configuration",
+                "AZURE_* service principal variables are incomplete",
+            ],
+        );
+        // AZURE_TENANT_ID/AZURE_CLIENT_ID alone do not hide the Azure ML forms.
+        check(
+            &[all[0], all[1], all[6], all[7], all[8]],
+            &["client secret credential t3 c3"],
+        );
+        // Cloud and tenant settings.
+        check(
+            &[
+                all[6],
+                all[7],
+                all[8],
+                ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+            ],
+            &["https://login.microsoftonline.us"],
+        );
+        check(
+            &[
+                all[6],
+                all[7],
+                all[8],
+                ("AZURE_AUTHORITY_HOST", "http://evil.example"),
+            ],
+            &["configuration"],
+        );
+        check(
+            &[
+                all[6],
+                all[7],
+                all[8],
+                ("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "maybe"),
+            ],
+            &["configuration", "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH"],
+        );
+    }
+
+    fn utf16le_bom(s: &str) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xFE];
+        v.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+        v
+    }
+
+    fn check_sdk(bytes: &[u8], expected: &[&str]) {
+        let base = Path::new(FIXTURES);
+        let shown = describe(ServicePrincipalCredential::from_sdk_auth_json(
+            bytes,
+            Some(base),
+            options(),
+        ));
+        for text in expected {
+            assert!(shown.contains(text), "{shown}\nlacks {text:?}");
+        }
+        assert!(!shown.contains("sdk-sekrit"), "{shown}");
+        assert!(!shown.contains(PASSWORD), "{shown}");
+    }
+
+    const SDK_AUTH: &str = r#"{
+  "clientId": "c-sdk",
+  "clientSecret": "sdk-sekrit",
+  "subscriptionId": "00000000-0000-0000-0000-000000000000",
+  "tenantId": "t-sdk",
+  "activeDirectoryEndpointUrl": "https://login.chinacloudapi.cn",
+  "resourceManagerEndpointUrl": "https://management.chinacloudapi.cn/",
+  "activeDirectoryGraphResourceId": "https://graph.chinacloudapi.cn/",
+  "sqlManagementEndpointUrl": "https://management.core.chinacloudapi.cn:8443/",
+  "galleryEndpointUrl": "https://gallery.chinacloudapi.cn/",
+  "managementEndpointUrl": "https://management.core.chinacloudapi.cn/"
+}"#;
+
+    #[test]
+    fn sdk_auth_files() {
+        check_sdk(
+            SDK_AUTH.as_bytes(),
+            &[
+                "client secret credential t-sdk c-sdk",
+                "https://login.chinacloudapi.cn",
+            ],
+        );
+        check_sdk(
+            &[&[0xEF, 0xBB, 0xBF][..], SDK_AUTH.as_bytes()].concat(),
+            &["client secret credential t-sdk"],
+        );
+        check_sdk(
+            &utf16le_bom(SDK_AUTH),
+            &["client secret credential t-sdk c-sdk"],
+        );
+        check_sdk(br#"{"clientId":"c","tenantId":"t","clientCertificate":"cert.p12","clientCertificatePassword":"fixture-password"}"#, &["client certificate credential t c", "4836FA6D"]);
+        check_sdk(
+            br#"{"clientId":"c","clientSecret":"sdk-sekrit"}"#,
+            &["configuration: the sdk-auth file lacks tenantId"],
+        );
+        check_sdk(
+            br#"{"clientId":"c","tenantId":""}"#,
+            &["configuration: the sdk-auth file lacks tenantId, clientSecret"],
+        );
+        check_sdk(
+            br#"{"clientId":"c","clientSecret":"sdk-sekrit""#,
+            &["configuration: the sdk-auth file is not valid JSON (line 1"],
+        );
+        check_sdk(
+            br#"{"clientId":1,"clientSecret":"sdk-sekrit"}"#,
+            &["not valid JSON"],
+        );
+        check_sdk(&[0xFF, 0xFE, 0x41], &["neither UTF-8 nor UTF-16"]);
+        check_sdk(br#"{"clientId":"c","tenantId":"t","clientSecret":"sdk-sekrit","activeDirectoryEndpointUrl":"http://example"}"#, &["configuration"]);
+    }
+
+    #[test]
+    fn sdk_auth_from_file_and_auth_location() {
+        let dir = std::env::temp_dir().join(format!("auth-sp-sdk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("azure.json");
+        std::fs::write(&path, utf16le_bom(SDK_AUTH)).unwrap();
+        let p = path.to_str().unwrap();
+        check(
+            &[("AZURE_AUTH_LOCATION", p)],
+            &[
+                "client secret credential t-sdk c-sdk",
+                "https://login.chinacloudapi.cn",
+            ],
+        );
+        // The file's authority host wins over AZURE_AUTHORITY_HOST.
+        check(
+            &[
+                ("AZURE_AUTH_LOCATION", p),
+                ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+            ],
+            &["https://login.chinacloudapi.cn"],
+        );
+        std::fs::write(&path, b"{").unwrap();
+        check(
+            &[("AZURE_AUTH_LOCATION", p)],
+            &[
+                "configuration: environment credential: the sdk-auth file is not valid JSON",
+                "azure.json",
+            ],
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn environment_credential_for_a_chain() {
+        let request = TokenRequest::for_resource("https://ml.azure.com").unwrap();
+        let c = EnvironmentCredential::from_env(&env(&[]), options());
+        assert!(!c.is_available());
+        assert_eq!(
+            c.get_token(&request).await.unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            format!("{c:?}"),
+            "EnvironmentCredential { unusable: Unavailable }"
+        );
+        let c = EnvironmentCredential::from_env(&env(&[("AML_TENANT_ID", "t")]), options());
+        assert!(c.is_available());
+        assert_eq!(
+            c.get_token(&request).await.unwrap_err().kind(),
+            ErrorKind::Configuration
+        );
+        let c = EnvironmentCredential::from_env(
+            &env(&[
+                ("AML_TENANT_ID", "t"),
+                ("AML_PRINCIPAL_ID", "c"),
+                ("AML_PRINCIPAL_PASS", "sek"),
+            ]),
+            options(),
+        );
+        assert_eq!(
+            c.get_token(&request).await.unwrap().token().expose_secret(),
+            "at-1"
+        );
+        assert_eq!(
+            format!("{c:?}"),
+            r#"EnvironmentCredential(Secret(ClientSecretCredential { tenant_id: "t", client_id: "c", authority_host: "https://login.microsoftonline.com", .. }))"#
+        );
+        assert_eq!(TokenCredential::name(&c), "environment credential");
     }
 }

@@ -105,11 +105,7 @@ impl Flow {
     {
         let tenant = self
             .allowed
-            .resolve(
-                &self.tenant,
-                request.tenant(),
-                self.ignore_requested_tenant,
-            )
+            .resolve(&self.tenant, request.tenant(), self.ignore_requested_tenant)
             .map_err(|e| e.with_credential(self.name))?;
         let cae = self.cae || request.cae();
         let key = CacheKey {
@@ -138,6 +134,7 @@ impl Flow {
                 .await
         };
         result.map_err(|e| {
+            let e = with_flow_hint(e);
             if e.credential().is_some() {
                 e
             } else {
@@ -154,5 +151,42 @@ impl Flow {
         tracing::debug!(credential = self.name, tenant = %target.tenant, client_id = %self.client_id, "requesting a token");
         let response = request_token(&self.pipeline, &target.url, make_form).await?;
         Ok(response.access_token)
+    }
+}
+
+/// Hints for refusals that only client-credential flows meet and that `auth-core`'s table does
+/// not know (candidates for it).
+const FLOW_HINTS: &[(u64, &str)] = &[
+    (
+        700211,
+        "no federated identity credential on the app matches the token's issuer: add one, or check the token file",
+    ),
+    (
+        700212,
+        "no federated identity credential on the app matches the token's audience (api://AzureADTokenExchange by default)",
+    ),
+    (
+        700213,
+        "no federated identity credential on the app matches the token's subject: add one, or check the service account",
+    ),
+    (
+        50012,
+        "the client assertion was refused (replayed jti or invalid assertion): sign a new one",
+    ),
+];
+
+fn with_flow_hint(e: Error) -> Error {
+    if e.hint().is_some() {
+        return e;
+    }
+    let hint = e.entra().and_then(|entra| {
+        FLOW_HINTS
+            .iter()
+            .find(|(code, _)| entra.has_code(*code))
+            .map(|(_, h)| *h)
+    });
+    match hint {
+        Some(h) => e.with_hint(h),
+        None => e,
     }
 }

@@ -109,6 +109,8 @@ pub mod environment;
 mod flow;
 mod options;
 mod shared;
+#[cfg(test)]
+mod testutil;
 
 pub use certificate::ClientCertificate;
 pub use client_assertion::{ASSERTION_FILE_REREAD_SECS, ClientAssertionCredential};

@@ -102,7 +102,7 @@ pub(crate) fn env_flag(env: &dyn Env, name: &str) -> Result<Option<bool>, Error>
 /// byte-order mark, or little-endian without one, as PowerShell's `>` writes it).
 pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
     fn utf16(bytes: &[u8], little: bool) -> Option<String> {
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return None;
         }
         let units = bytes.chunks_exact(2).map(|c| {
@@ -112,7 +112,9 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
                 u16::from_be_bytes([c[0], c[1]])
             }
         });
-        char::decode_utf16(units).collect::<Result<String, _>>().ok()
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok()
     }
     match bytes {
         [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).ok(),
@@ -178,7 +180,12 @@ mod tests {
         check_resolve(&[], None, false, "home");
         check_resolve(&[], Some("home"), false, "home");
         check_resolve(&[], Some("HOME"), false, "home");
-        check_resolve(&[], Some("other"), false, "configuration: the credential is configured for tenant home and may not get tokens for tenant other; add other");
+        check_resolve(
+            &[],
+            Some("other"),
+            false,
+            "configuration: the credential is configured for tenant home and may not get tokens for tenant other; add other",
+        );
         check_resolve(&["other"], Some("other"), false, "other");
         check_resolve(&["OTHER"], Some("other"), false, "other");
         check_resolve(&["third"], Some("other"), false, "configuration");
@@ -191,7 +198,10 @@ mod tests {
     fn allowed_list_parsing() {
         let a = AllowedTenants::from_list("t1; t2;;").unwrap();
         assert_eq!(format!("{a:?}"), r#"["t1", "t2"]"#);
-        assert_eq!(format!("{:?}", AllowedTenants::from_list("*").unwrap()), r#"["*"]"#);
+        assert_eq!(
+            format!("{:?}", AllowedTenants::from_list("*").unwrap()),
+            r#"["*"]"#
+        );
         assert!(AllowedTenants::from_list("a/b").is_err());
     }
 
