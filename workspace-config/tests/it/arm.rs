@@ -333,3 +333,30 @@ async fn get_by_name_searches_the_subscription() {
     let e = c.get_by_name(SUB, None, "ws-none").await.unwrap_err();
     assert_eq!(auth_core::Error::from(e).kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn no_secret_or_token_in_debug_display_or_errors() {
+    let emu = emulator().await;
+    let c = client(&emu, NOBODY, 0);
+    let e = c
+        .get(&Workspace::new(SUB, "rg-ml", "ws-a").unwrap())
+        .await
+        .unwrap_err();
+    let token_sent = arm_requests(&emu)[0]
+        .header("authorization")
+        .expect("a bearer token")
+        .trim_start_matches("Bearer ")
+        .to_owned();
+    let core: auth_core::Error = e.clone().into();
+    for text in [
+        format!("{c:?}"),
+        format!("{e:?}"),
+        e.to_string(),
+        format!("{core:?}"),
+        core.to_string(),
+    ] {
+        assert!(!text.contains(NOBODY.2), "secret in {text}");
+        assert!(!text.contains(&token_sent), "token in {text}");
+        assert!(!text.contains("eyJ"), "a JWT in {text}");
+    }
+}
