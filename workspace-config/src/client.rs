@@ -126,6 +126,55 @@ impl WorkspaceInfo {
 /// (`https://management.core.windows.net/` in the public cloud). Requests go through the
 /// [`Pipeline`] (its retry policy handles 408/429/5xx and `Retry-After`). A 401 carrying a claims
 /// challenge is answered once: one new token with the claims, one retry.
+///
+/// # Example
+///
+/// Any `auth_core::http::HttpClient` is a transport; here a closure answers like ARM:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::{Duration, SystemTime};
+/// use auth_core::http::{HttpRequest, HttpResponse, TransportError};
+/// use auth_core::{AccessToken, Cloud, Pipeline, Secret, TokenCredential, TokenFuture, TokenRequest, TokenType};
+/// use workspace_config::{Workspace, WorkspaceClient};
+/// # #[derive(Debug)] struct Fixed;
+/// # impl TokenCredential for Fixed {
+/// #     fn get_token<'a>(&'a self, _: &'a TokenRequest) -> TokenFuture<'a> {
+/// #         Box::pin(async { Ok(AccessToken::from_lifetime(Secret::new("eyJ0eXAi"), TokenType::Bearer, SystemTime::now(), Duration::from_secs(3600), None)) })
+/// #     }
+/// #     fn name(&self) -> &'static str { "fixed credential" }
+/// # }
+/// # #[derive(Debug)] struct NoSleep;
+/// # impl auth_core::http::Sleep for NoSleep {
+/// #     fn sleep(&self, _: Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+/// #         Box::pin(std::future::pending())
+/// #     }
+/// # }
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let waker = std::task::Waker::noop();
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } }
+/// # }
+///
+/// let arm = |request: HttpRequest| async move {
+///     assert_eq!(
+///         request.uri().to_string(),
+///         "https://management.azure.com/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws?api-version=2022-05-01"
+///     );
+///     let body = r#"{"id": "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws",
+///                    "name": "ws", "location": "eastus2", "properties": {"workspaceId": "3f0c…"}}"#;
+///     Ok::<HttpResponse, TransportError>(http::Response::new(body.as_bytes().to_vec()))
+/// };
+/// let client = WorkspaceClient::new(
+///     Arc::new(Fixed), // any credential: auth-sp, auth-msi, auth-cli, auth-interactive
+///     Cloud::public(),
+///     Pipeline::new(Arc::new(arm), Arc::new(NoSleep)),
+/// );
+/// let info = block_on(client.get(&Workspace::new("sub", "rg", "ws")?))?;
+/// assert_eq!(info.location.as_deref(), Some("eastus2"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct WorkspaceClient {
     credential: Arc<dyn TokenCredential>,
