@@ -229,7 +229,7 @@ pub fn find_config_from_process() -> Result<ConfigFile, ConfigError> {
 /// regular file found wins.
 ///
 /// A candidate that cannot be checked (a permission error, a symlink loop) stops the search with
-/// [`ConfigError::Io`] naming it, where SDK v1 would silently skip it and possibly use another
+/// [`ConfigError::UnreadableDirectory`] naming its directory, where SDK v1 would silently skip it and possibly use another
 /// file. When nothing is found, [`ConfigError::NotFound`] lists every path tried.
 pub fn search_config(path: &Path) -> Result<ConfigFile, ConfigError> {
     search_config_named(path, &FILE_NAMES)
@@ -241,7 +241,7 @@ pub fn search_config_named(path: &Path, file_names: &[&str]) -> Result<ConfigFil
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => return load(&path, ConfigOrigin::Explicit),
         Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) if skippable(&e) => {}
         Err(source) => {
             return Err(ConfigError::Io {
                 path,
