@@ -2,6 +2,8 @@
 
 mod cache;
 mod pipeline;
+#[cfg(feature = "reqwest")]
+mod transport;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
