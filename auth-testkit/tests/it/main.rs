@@ -1,0 +1,14 @@
+//! Integration tests: a plain HTTP client against a running emulator, checking each
+//! endpoint's success and failure shapes field by field against the protocol references.
+
+mod arm;
+mod assertions;
+mod client_credentials;
+mod common;
+mod computes;
+mod device_code;
+mod discovery;
+mod faults;
+mod interactive;
+mod recording;
+mod tls;
