@@ -1,0 +1,408 @@
+//! `ClientAssertionCredential`: the app signs in with an assertion issued by another identity
+//! provider (workload identity federation, §3.4): read from a file that the platform rotates,
+//! or given by a callback.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use auth_core::entra::JWT_BEARER_ASSERTION_TYPE;
+use auth_core::{AccessToken, Env, Error, Secret, TokenCredential, TokenFuture, TokenRequest};
+use zeroize::Zeroizing;
+
+use crate::ServicePrincipalOptions;
+use crate::flow::Flow;
+
+/// A file's assertion is read again when the file's size or modification time changed, or when
+/// the copy in memory is older than this (azure-identity re-reads every 600 s).
+pub const ASSERTION_FILE_REREAD_SECS: u64 = 300;
+
+type Callback = dyn Fn() -> Result<Secret, Error> + Send + Sync;
+
+enum Source {
+    File(AssertionFile),
+    Callback(Arc<Callback>),
+}
+
+struct Cached {
+    assertion: Secret,
+    modified: Option<SystemTime>,
+    len: u64,
+    read_at: u64,
+}
+
+struct AssertionFile {
+    path: PathBuf,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl AssertionFile {
+    fn read(&self, now: u64) -> Result<Secret, Error> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| self.error(&e))?;
+        let modified = meta.modified().ok();
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cached.as_ref() {
+            let fresh = now < c.read_at.saturating_add(ASSERTION_FILE_REREAD_SECS);
+            if fresh && c.modified == modified && c.len == meta.len() && modified.is_some() {
+                return Ok(c.assertion.clone());
+            }
+        }
+        let bytes = Zeroizing::new(std::fs::read(&self.path).map_err(|e| self.error(&e))?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Error::configuration(format!(
+                "the federated token file {} is not UTF-8 text",
+                self.path.display()
+            ))
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(Error::configuration(format!(
+                "the federated token file {} is empty",
+                self.path.display()
+            ))
+            .with_hint("check that the platform projects the service account token into this file (AZURE_FEDERATED_TOKEN_FILE)"));
+        }
+        let assertion = Secret::new(token);
+        *cached = Some(Cached {
+            assertion: assertion.clone(),
+            modified,
+            len: meta.len(),
+            read_at: now,
+        });
+        Ok(assertion)
+    }
+
+    fn error(&self, e: &std::io::Error) -> Error {
+        Error::configuration(format!(
+            "could not read the federated token file {}: {e}",
+            self.path.display()
+        ))
+        .with_hint("check AZURE_FEDERATED_TOKEN_FILE or the path given to the credential")
+    }
+}
+
+/// A service principal (or user-assigned managed identity) signing in with a federated token:
+/// a JWT from another identity provider sent as the client assertion.
+///
+/// From a file (`AZURE_FEDERATED_TOKEN_FILE`, Kubernetes workload identity), read again when it
+/// may have changed (new size or modification time, or after [`ASSERTION_FILE_REREAD_SECS`]),
+/// or from a callback called for each token request that reaches the service.
+pub struct ClientAssertionCredential {
+    flow: Flow,
+    source: Source,
+}
+
+impl fmt::Debug for ClientAssertionCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ClientAssertionCredential");
+        d.field("tenant_id", &self.flow.tenant.as_str())
+            .field("client_id", &self.flow.client_id)
+            .field("authority_host", &self.flow.cloud.authority_host());
+        match &self.source {
+            Source::File(file) => d.field("token_file", &file.path),
+            Source::Callback(_) => d.field("source", &"callback"),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+impl ClientAssertionCredential {
+    /// The name in errors and logs.
+    pub const NAME: &'static str = "client assertion credential";
+
+    /// A credential whose assertion `callback` gives (called once per request sent).
+    pub fn from_callback<F>(
+        tenant_id: &str,
+        client_id: &str,
+        callback: F,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error>
+    where
+        F: Fn() -> Result<Secret, Error> + Send + Sync + 'static,
+    {
+        Ok(Self {
+            flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
+            source: Source::Callback(Arc::new(callback)),
+        })
+    }
+
+    /// A credential reading its assertion from `path` (see the type's documentation). The
+    /// file is first read when a token is needed, not here.
+    pub fn from_file(
+        tenant_id: &str,
+        client_id: &str,
+        path: impl AsRef<Path>,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(
+                Error::configuration("the federated token file path is empty")
+                    .with_credential(Self::NAME),
+            );
+        }
+        Ok(Self {
+            flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
+            source: Source::File(AssertionFile {
+                path: path.to_owned(),
+                cached: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Workload identity: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
+    /// (and `AZURE_AUTHORITY_HOST` unless `options` names a cloud). `Unavailable` when none of
+    /// the three is set; a configuration error naming what is missing when only some are.
+    pub fn workload_identity(
+        env: &dyn Env,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error> {
+        const VARS: [&str; 3] = [
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+        ];
+        let values: Vec<Option<String>> = VARS.iter().map(|v| env.var(v)).collect();
+        let missing: Vec<&str> = VARS
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if missing.len() == VARS.len() {
+            return Err(Error::unavailable(format!(
+                "workload identity is not configured: none of {} is set",
+                VARS.join(", ")
+            ))
+            .with_credential(Self::NAME));
+        }
+        if !missing.is_empty() {
+            return Err(Error::configuration(format!(
+                "workload identity is partly configured: {} not set (looked at {})",
+                missing.join(", "),
+                VARS.join(", ")
+            ))
+            .with_credential(Self::NAME));
+        }
+        let options = crate::environment::with_env_defaults(env, options)?;
+        let [Some(tenant), Some(client), Some(file)] =
+            <[Option<String>; 3]>::try_from(values).unwrap_or([None, None, None])
+        else {
+            return Err(Error::configuration("workload identity variables vanished"));
+        };
+        Self::from_file(&tenant, &client, file, options)
+    }
+
+    /// The tenant the credential signs in to.
+    pub fn tenant_id(&self) -> &str {
+        self.flow.tenant.as_str()
+    }
+
+    /// The application (client) id.
+    pub fn client_id(&self) -> &str {
+        &self.flow.client_id
+    }
+
+    fn assertion(&self) -> Result<Secret, Error> {
+        match &self.source {
+            Source::File(f) => f.read(self.flow.pipeline.clock().now_unix_secs()),
+            Source::Callback(cb) => {
+                let a = cb()?;
+                if a.expose_secret().trim().is_empty() {
+                    return Err(Error::configuration(
+                        "the assertion callback returned an empty assertion",
+                    ));
+                }
+                Ok(a)
+            }
+        }
+    }
+
+    /// Gets a token (from the cache when fresh).
+    pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        self.flow
+            .get_token(request, |target, scope, claims| async move {
+                self.flow
+                    .post(&target, || {
+                        let assertion = self.assertion()?;
+                        Ok(self
+                            .flow
+                            .base_form(&scope, claims.as_deref())
+                            .field("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
+                            .secret("client_assertion", &assertion))
+                    })
+                    .await
+            })
+            .await
+    }
+}
+
+impl TokenCredential for ClientAssertionCredential {
+    fn get_token<'a>(&'a self, request: &'a TokenRequest) -> TokenFuture<'a> {
+        Box::pin(ClientAssertionCredential::get_token(self, request))
+    }
+
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_core::ErrorKind;
+
+    use super::*;
+    use crate::testutil::{OK, env, fake};
+
+    fn arm() -> TokenRequest {
+        TokenRequest::for_resource("https://management.core.windows.net/").unwrap()
+    }
+
+    #[tokio::test]
+    async fn file_is_read_again_when_it_changes() {
+        let dir = std::env::temp_dir().join(format!("auth-sp-fed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "eyJ.first.jwt\n").unwrap();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_file(
+            "t",
+            "c",
+            &path,
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        // Same file: the copy in memory is used (and a cached token sends nothing).
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        std::fs::write(&path, "eyJ.second-rotated.jwt").unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(
+            seen[0].names(),
+            [
+                "client_id",
+                "grant_type",
+                "scope",
+                "client_assertion_type",
+                "client_assertion"
+            ]
+        );
+        assert_eq!(
+            seen[0].field("client_assertion_type"),
+            Some(JWT_BEARER_ASSERTION_TYPE)
+        );
+        assert_eq!(seen[0].field("client_assertion"), Some("eyJ.first.jwt"));
+        assert_eq!(seen[1].field("client_assertion"), Some("eyJ.first.jwt"));
+        assert_eq!(
+            seen[2].field("client_assertion"),
+            Some("eyJ.second-rotated.jwt")
+        );
+
+        std::fs::write(&path, "  \n").unwrap();
+        let e = c.get_token(&arm().with_claims("{}")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Configuration);
+        assert!(
+            e.to_string()
+                .starts_with("client assertion credential: the federated token file"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = c.get_token(&arm().with_claims("{}")).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("could not read the federated token file"),
+            "{e}"
+        );
+        assert!(format!("{c:?}").contains("token_file"));
+    }
+
+    #[tokio::test]
+    async fn callback_is_called_per_request_sent() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let n = calls.clone();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_callback(
+            "t",
+            "c",
+            move || {
+                Ok(Secret::new(format!(
+                    "assertion-{}",
+                    n.fetch_add(1, Ordering::SeqCst)
+                )))
+            },
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[1].field("client_assertion"), Some("assertion-1"));
+        assert_eq!(
+            format!("{c:?}"),
+            r#"ClientAssertionCredential { tenant_id: "t", client_id: "c", authority_host: "https://login.microsoftonline.com", source: "callback", .. }"#
+        );
+        let (pipeline, _) = fake(200, OK);
+        let failing = ClientAssertionCredential::from_callback(
+            "t",
+            "c",
+            || Err(Error::unavailable("no OIDC token here")),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        let e = failing.get_token(&arm()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            e.to_string(),
+            "client assertion credential: no OIDC token here"
+        );
+    }
+
+    fn check_workload(pairs: &[(&str, &str)], expected: &str) {
+        let (pipeline, _) = fake(200, OK);
+        let got = ClientAssertionCredential::workload_identity(
+            &env(pairs),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        );
+        let shown = match got {
+            Ok(c) => format!("{c:?}"),
+            Err(e) => format!("{}: {e}", e.kind()),
+        };
+        assert!(shown.contains(expected), "{pairs:?}: {shown}");
+    }
+
+    #[test]
+    fn workload_identity_from_env() {
+        let f = (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "/var/run/secrets/azure/tokens/azure-identity-token",
+        );
+        let t = ("AZURE_TENANT_ID", "t");
+        let c = ("AZURE_CLIENT_ID", "c");
+        check_workload(
+            &[],
+            "unavailable: client assertion credential: workload identity is not configured",
+        );
+        check_workload(
+            &[t, c],
+            "configuration: client assertion credential: workload identity is partly configured: AZURE_FEDERATED_TOKEN_FILE not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+        );
+        check_workload(&[f], "AZURE_TENANT_ID, AZURE_CLIENT_ID not set");
+        check_workload(&[t, c, f], "azure-identity-token");
+        check_workload(
+            &[
+                t,
+                c,
+                f,
+                ("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us/"),
+            ],
+            "authority_host: \"https://login.microsoftonline.us\"",
+        );
+    }
+}

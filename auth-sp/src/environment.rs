@@ -1,0 +1,912 @@
+//! Service principal configuration from the environment and from `--sdk-auth` files.
+//!
+//! # Which variables, in which order
+//!
+//! Four sources are looked at, in this order; the first one that is *touched* (has at least one
+//! of its variables set) decides, and must then be complete:
+//!
+//! 1. `AZURE_*` (azure-identity's `EnvironmentCredential` and workload identity):
+//!    `AZURE_TENANT_ID` and `AZURE_CLIENT_ID`, with `AZURE_CLIENT_SECRET`, else
+//!    `AZURE_CLIENT_CERTIFICATE_PATH` (+ `AZURE_CLIENT_CERTIFICATE_PASSWORD`,
+//!    `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`), else `AZURE_FEDERATED_TOKEN_FILE`. It is touched
+//!    by a credential variable (secret, certificate path or password, token file) only:
+//!    `AZURE_TENANT_ID` / `AZURE_CLIENT_ID` alone also serve managed identity and the CLI, so
+//!    alone they leave this source unavailable.
+//! 2. `AZUREML_SERVICE_PRINCIPAL_TENANT_ID`, `AZUREML_SERVICE_PRINCIPAL_ID`,
+//!    `AZUREML_SERVICE_PRINCIPAL_PASSWORD` (what Azure ML SDK v1 reads by itself).
+//! 3. `AML_TENANT_ID`, `AML_PRINCIPAL_ID`, `AML_PRINCIPAL_PASS` (the Azure ML docs' names).
+//! 4. `AZURE_AUTH_LOCATION`: the path of an `az ad sp create-for-rbac --sdk-auth` file.
+//!
+//! An empty variable counts as unset. When no source is touched the result is
+//! [`ErrorKind::Unavailable`] (a chain moves on); a touched
+//! but incomplete source is a [`ErrorKind::Configuration`]
+//! error naming the missing variables and every variable looked at. A touched source wins even
+//! when a later one is complete: a half-configured `AZURE_*` set is reported, not skipped.
+//!
+//! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud),
+//! `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`-separated, or `*`) and
+//! `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`. Boolean variables
+//! (`AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`, `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`) are
+//! parsed strictly: `true` or `1` is true, `false` or `0` is false, anything else is an error.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use auth_core::{
+    AccessToken, Cloud, Env, Error, ErrorKind, ProcessEnv, Secret, TokenCredential, TokenFuture,
+    TokenRequest,
+};
+use zeroize::Zeroizing;
+
+use crate::shared::{AllowedTenants, decode_text, env_flag};
+use crate::{
+    ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
+    ServicePrincipalOptions,
+};
+
+const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+const AZURE_CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+const AZURE_CLIENT_CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+const AZURE_CLIENT_SEND_CERTIFICATE_CHAIN: &str = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN";
+const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+const AZURE_AUTH_LOCATION: &str = "AZURE_AUTH_LOCATION";
+
+/// A secret-only family of variables: tenant, client id, secret.
+struct Family {
+    tenant: &'static str,
+    client: &'static str,
+    secret: &'static str,
+}
+
+const AZUREML: Family = Family {
+    tenant: "AZUREML_SERVICE_PRINCIPAL_TENANT_ID",
+    client: "AZUREML_SERVICE_PRINCIPAL_ID",
+    secret: "AZUREML_SERVICE_PRINCIPAL_PASSWORD",
+};
+
+const AML: Family = Family {
+    tenant: "AML_TENANT_ID",
+    client: "AML_PRINCIPAL_ID",
+    secret: "AML_PRINCIPAL_PASS",
+};
+
+/// Every variable that can select a service principal, in precedence order.
+pub const LOOKED_AT: &[&str] = &[
+    AZURE_TENANT_ID,
+    AZURE_CLIENT_ID,
+    AZURE_CLIENT_SECRET,
+    AZURE_CLIENT_CERTIFICATE_PATH,
+    AZURE_CLIENT_CERTIFICATE_PASSWORD,
+    AZURE_FEDERATED_TOKEN_FILE,
+    "AZUREML_SERVICE_PRINCIPAL_TENANT_ID",
+    "AZUREML_SERVICE_PRINCIPAL_ID",
+    "AZUREML_SERVICE_PRINCIPAL_PASSWORD",
+    "AML_TENANT_ID",
+    "AML_PRINCIPAL_ID",
+    "AML_PRINCIPAL_PASS",
+    AZURE_AUTH_LOCATION,
+];
+
+/// Applies the environment's cloud and tenant settings to `options` where it leaves them open.
+pub(crate) fn with_env_defaults(
+    env: &dyn Env,
+    mut options: ServicePrincipalOptions,
+) -> Result<ServicePrincipalOptions, Error> {
+    if options.cloud.is_none() {
+        options.cloud = Some(Cloud::from_env(env)?);
+    }
+    if options.allowed_tenants == AllowedTenants::default()
+        && let Some(list) = env.var("AZURE_ADDITIONALLY_ALLOWED_TENANTS")
+    {
+        options.allowed_tenants = AllowedTenants::from_list(&list)?;
+    }
+    if env_flag(env, "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH")? == Some(true) {
+        options.ignore_requested_tenant = true;
+    }
+    Ok(options)
+}
+
+fn missing_error(source: &str, missing: &[&str], looked: &[&str]) -> Error {
+    Error::configuration(format!(
+        "the {source} service principal variables are incomplete: {} not set (looked at {})",
+        missing.join(", "),
+        looked.join(", ")
+    ))
+    .with_hint("set the missing variables, or unset the others")
+    .with_credential(EnvironmentCredential::NAME)
+}
+
+/// A service principal credential of any of the three kinds, as the environment or an
+/// `--sdk-auth` file selects it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServicePrincipalCredential {
+    /// Client secret.
+    Secret(ClientSecretCredential),
+    /// Certificate.
+    Certificate(ClientCertificateCredential),
+    /// Federated token (assertion file or callback).
+    Assertion(ClientAssertionCredential),
+}
+
+impl ServicePrincipalCredential {
+    /// The credential the environment describes; see the [module documentation](self) for
+    /// the variables and their precedence. `Unavailable` when none is set.
+    pub fn from_env(env: &dyn Env, options: ServicePrincipalOptions) -> Result<Self, Error> {
+        let options = with_env_defaults(env, options)
+            .map_err(|e| e.with_credential(EnvironmentCredential::NAME))?;
+        if let Some(c) = Self::from_azure_vars(env, &options)? {
+            return Ok(c);
+        }
+        for family in [&AZUREML, &AML] {
+            if let Some(c) = Self::from_family(env, family, &options)? {
+                return Ok(c);
+            }
+        }
+        if let Some(path) = env.var(AZURE_AUTH_LOCATION) {
+            return Self::from_sdk_auth_file(path, options);
+        }
+        Err(Error::unavailable(format!(
+            "no service principal is configured in the environment (looked at {})",
+            LOOKED_AT.join(", ")
+        ))
+        .with_credential(EnvironmentCredential::NAME))
+    }
+
+    fn from_azure_vars(
+        env: &dyn Env,
+        options: &ServicePrincipalOptions,
+    ) -> Result<Option<Self>, Error> {
+        let secret = env.var(AZURE_CLIENT_SECRET);
+        let cert = env.var(AZURE_CLIENT_CERTIFICATE_PATH);
+        let password = env.var(AZURE_CLIENT_CERTIFICATE_PASSWORD);
+        let file = env.var(AZURE_FEDERATED_TOKEN_FILE);
+        if secret.is_none() && cert.is_none() && password.is_none() && file.is_none() {
+            return Ok(None);
+        }
+        let looked = [
+            AZURE_TENANT_ID,
+            AZURE_CLIENT_ID,
+            AZURE_CLIENT_SECRET,
+            AZURE_CLIENT_CERTIFICATE_PATH,
+            AZURE_CLIENT_CERTIFICATE_PASSWORD,
+            AZURE_FEDERATED_TOKEN_FILE,
+        ];
+        let tenant = env.var(AZURE_TENANT_ID);
+        let client = env.var(AZURE_CLIENT_ID);
+        let mut missing = Vec::new();
+        if tenant.is_none() {
+            missing.push(AZURE_TENANT_ID);
+        }
+        if client.is_none() {
+            missing.push(AZURE_CLIENT_ID);
+        }
+        if secret.is_none() && cert.is_none() && file.is_none() {
+            missing.push(AZURE_CLIENT_CERTIFICATE_PATH);
+        }
+        let (Some(tenant), Some(client)) = (tenant, client) else {
+            return Err(missing_error("AZURE_*", &missing, &looked));
+        };
+        if !missing.is_empty() {
+            return Err(missing_error("AZURE_*", &missing, &looked));
+        }
+        let wrap = |e: Error| {
+            if e.credential().is_some() {
+                e
+            } else {
+                e.with_credential(EnvironmentCredential::NAME)
+            }
+        };
+        if let Some(secret) = secret {
+            tracing::debug!("service principal from AZURE_* variables: client secret");
+            return ClientSecretCredential::new(
+                &tenant,
+                &client,
+                Secret::new(secret),
+                options.clone(),
+            )
+            .map(|c| Some(Self::Secret(c)))
+            .map_err(wrap);
+        }
+        if let Some(cert) = cert {
+            tracing::debug!("service principal from AZURE_* variables: certificate");
+            let send_chain = env_flag(env, AZURE_CLIENT_SEND_CERTIFICATE_CHAIN).map_err(wrap)?;
+            let mut options = options.clone();
+            if send_chain == Some(true) {
+                options.send_certificate_chain = true;
+            }
+            let password = password.map(Secret::new);
+            return ClientCertificateCredential::from_file(
+                &tenant,
+                &client,
+                cert,
+                password.as_ref(),
+                options,
+            )
+            .map(|c| Some(Self::Certificate(c)))
+            .map_err(wrap);
+        }
+        let file = file.unwrap_or_default();
+        tracing::debug!("service principal from AZURE_* variables: federated token file");
+        ClientAssertionCredential::from_file(&tenant, &client, file, options.clone())
+            .map(|c| Some(Self::Assertion(c)))
+            .map_err(wrap)
+    }
+
+    fn from_family(
+        env: &dyn Env,
+        family: &Family,
+        options: &ServicePrincipalOptions,
+    ) -> Result<Option<Self>, Error> {
+        let names = [family.tenant, family.client, family.secret];
+        let values = names.map(|n| env.var(n));
+        if values.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        let [Some(tenant), Some(client), Some(secret)] = values else {
+            let source = if family.tenant == AZUREML.tenant {
+                "AZUREML_SERVICE_PRINCIPAL_*"
+            } else {
+                "AML_*"
+            };
+            return Err(missing_error(source, &missing, &names));
+        };
+        tracing::debug!(
+            variable = family.secret,
+            "service principal from Azure ML variables: client secret"
+        );
+        ClientSecretCredential::new(&tenant, &client, Secret::new(secret), options.clone())
+            .map(|c| Some(Self::Secret(c)))
+            .map_err(|e| e.with_credential(EnvironmentCredential::NAME))
+    }
+
+    /// The credential an `az ad sp create-for-rbac --sdk-auth` file describes (UTF-8 with or
+    /// without a byte-order mark, or UTF-16). `clientId` and `tenantId` with `clientSecret`, or
+    /// with `clientCertificate` (a path; relative to the file's folder) and
+    /// `clientCertificatePassword`; `activeDirectoryEndpointUrl` sets the authority host unless
+    /// the options name a cloud.
+    pub fn from_sdk_auth_file(
+        path: impl AsRef<Path>,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Error::configuration(format!(
+                "could not read the sdk-auth file {}: {e}",
+                path.display()
+            ))
+            .with_hint("check AZURE_AUTH_LOCATION or the path given")
+            .with_credential(EnvironmentCredential::NAME)
+        })?);
+        Self::from_sdk_auth_json(&bytes, path.parent(), options).map_err(|e| {
+            let message = format!("{} ({})", e.message(), path.display());
+            let mut out =
+                Error::new(e.kind(), message).with_credential(EnvironmentCredential::NAME);
+            if let Some(h) = e.hint() {
+                out = out.with_hint(h.to_owned());
+            }
+            out
+        })
+    }
+
+    /// The credential described by the bytes of an sdk-auth file; a relative
+    /// `clientCertificate` path is taken relative to `base`.
+    pub fn from_sdk_auth_json(
+        bytes: &[u8],
+        base: Option<&Path>,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error> {
+        let sdk = SdkAuth::parse(bytes)?;
+        let mut options = options;
+        if options.cloud.is_none()
+            && let Some(host) = &sdk.active_directory_endpoint_url
+        {
+            options.cloud = Some(Cloud::public().with_authority_host(host)?);
+        }
+        let mut missing = Vec::new();
+        if sdk.tenant_id.is_none() {
+            missing.push("tenantId");
+        }
+        if sdk.client_id.is_none() {
+            missing.push("clientId");
+        }
+        if sdk.client_secret.is_none() && sdk.client_certificate.is_none() {
+            missing.push("clientSecret");
+        }
+        let (Some(tenant), Some(client)) = (&sdk.tenant_id, &sdk.client_id) else {
+            return Err(sdk_missing(&missing));
+        };
+        if !missing.is_empty() {
+            return Err(sdk_missing(&missing));
+        }
+        if let Some(secret) = sdk.client_secret {
+            return ClientSecretCredential::new(tenant, client, secret, options).map(Self::Secret);
+        }
+        let cert = sdk.client_certificate.unwrap_or_default();
+        let cert = match base {
+            Some(b) if Path::new(&cert).is_relative() => b.join(&cert),
+            _ => PathBuf::from(cert),
+        };
+        ClientCertificateCredential::from_file(
+            tenant,
+            client,
+            cert,
+            sdk.client_certificate_password.as_ref(),
+            options,
+        )
+        .map(Self::Certificate)
+    }
+
+    /// The credential's name, such as `client secret credential`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Secret(_) => ClientSecretCredential::NAME,
+            Self::Certificate(_) => ClientCertificateCredential::NAME,
+            Self::Assertion(_) => ClientAssertionCredential::NAME,
+        }
+    }
+
+    /// The tenant the credential signs in to.
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            Self::Secret(c) => c.tenant_id(),
+            Self::Certificate(c) => c.tenant_id(),
+            Self::Assertion(c) => c.tenant_id(),
+        }
+    }
+
+    /// The application (client) id.
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Secret(c) => c.client_id(),
+            Self::Certificate(c) => c.client_id(),
+            Self::Assertion(c) => c.client_id(),
+        }
+    }
+
+    /// Gets a token (from the cache when fresh).
+    pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        match self {
+            Self::Secret(c) => c.get_token(request).await,
+            Self::Certificate(c) => c.get_token(request).await,
+            Self::Assertion(c) => c.get_token(request).await,
+        }
+    }
+}
+
+impl TokenCredential for ServicePrincipalCredential {
+    fn get_token<'a>(&'a self, request: &'a TokenRequest) -> TokenFuture<'a> {
+        Box::pin(ServicePrincipalCredential::get_token(self, request))
+    }
+
+    fn name(&self) -> &'static str {
+        ServicePrincipalCredential::name(self)
+    }
+}
+
+fn sdk_missing(missing: &[&str]) -> Error {
+    Error::configuration(format!(
+        "the sdk-auth file lacks {} (looked at clientId, tenantId, clientSecret, clientCertificate, clientCertificatePassword, activeDirectoryEndpointUrl)",
+        missing.join(", ")
+    ))
+}
+
+/// The members of an sdk-auth file that sign in (the others are ignored).
+struct SdkAuth {
+    client_id: Option<String>,
+    tenant_id: Option<String>,
+    client_secret: Option<Secret>,
+    client_certificate: Option<String>,
+    client_certificate_password: Option<Secret>,
+    active_directory_endpoint_url: Option<String>,
+}
+
+impl SdkAuth {
+    fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            client_id: Option<String>,
+            tenant_id: Option<String>,
+            client_secret: Option<String>,
+            client_certificate: Option<String>,
+            client_certificate_password: Option<String>,
+            active_directory_endpoint_url: Option<String>,
+        }
+        let text = Zeroizing::new(decode_text(bytes).ok_or_else(|| {
+            Error::configuration("the sdk-auth file is neither UTF-8 nor UTF-16 text")
+        })?);
+        let raw: Raw = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+            // The line and column only: serde's message could quote a value.
+            Error::configuration(format!(
+                "the sdk-auth file is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+            .with_hint("use the JSON that `az ad sp create-for-rbac --sdk-auth` prints")
+        })?;
+        let some = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        Ok(Self {
+            client_id: some(raw.client_id),
+            tenant_id: some(raw.tenant_id),
+            client_secret: some(raw.client_secret).map(Secret::new),
+            client_certificate: some(raw.client_certificate),
+            client_certificate_password: some(raw.client_certificate_password).map(Secret::new),
+            active_directory_endpoint_url: some(raw.active_directory_endpoint_url),
+        })
+    }
+}
+
+/// The service principal of the process environment, for a credential chain.
+///
+/// Construction never fails: when the environment names no service principal, every
+/// `get_token` fails with [`ErrorKind::Unavailable`] (a chain moves on); when it names one
+/// incompletely or wrongly, with the configuration error (a chain stops). See the
+/// [module documentation](self) for the variables and their precedence.
+pub struct EnvironmentCredential {
+    inner: Result<ServicePrincipalCredential, Error>,
+}
+
+impl fmt::Debug for EnvironmentCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Ok(c) => f.debug_tuple("EnvironmentCredential").field(c).finish(),
+            Err(e) => f
+                .debug_struct("EnvironmentCredential")
+                .field("unusable", &e.kind())
+                .finish(),
+        }
+    }
+}
+
+impl EnvironmentCredential {
+    /// The name in errors and logs.
+    pub const NAME: &'static str = "environment credential";
+
+    /// From the process environment.
+    pub fn new(options: ServicePrincipalOptions) -> Self {
+        Self::from_env(&ProcessEnv, options)
+    }
+
+    /// From `env`.
+    pub fn from_env(env: &dyn Env, options: ServicePrincipalOptions) -> Self {
+        Self {
+            inner: ServicePrincipalCredential::from_env(env, options),
+        }
+    }
+
+    /// The credential selected, or why there is none.
+    pub fn credential(&self) -> Result<&ServicePrincipalCredential, &Error> {
+        self.inner.as_ref()
+    }
+
+    /// Whether the environment configures a service principal at all.
+    pub fn is_available(&self) -> bool {
+        !matches!(&self.inner, Err(e) if e.kind() == ErrorKind::Unavailable)
+    }
+
+    /// Gets a token from the selected credential, or fails with why there is none.
+    pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        match &self.inner {
+            Ok(c) => c.get_token(request).await,
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+impl TokenCredential for EnvironmentCredential {
+    fn get_token<'a>(&'a self, request: &'a TokenRequest) -> TokenFuture<'a> {
+        Box::pin(EnvironmentCredential::get_token(self, request))
+    }
+
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certificate::tests::PASSWORD;
+    use crate::testutil::{OK, env, fake};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    fn options() -> ServicePrincipalOptions {
+        ServicePrincipalOptions::new().pipeline(fake(200, OK).0)
+    }
+
+    fn describe(r: Result<ServicePrincipalCredential, Error>) -> String {
+        match r {
+            Ok(c) => format!("{} {} {} | {c:?}", c.name(), c.tenant_id(), c.client_id()),
+            Err(e) => format!("{}: {e}", e.kind()),
+        }
+    }
+
+    /// The credential `pairs` select, described, contains every one of `expected`.
+    fn check(pairs: &[(&str, &str)], expected: &[&str]) {
+        let shown = describe(ServicePrincipalCredential::from_env(&env(pairs), options()));
+        for text in expected {
+            assert!(shown.contains(text), "{pairs:?}:\n{shown}\nlacks {text:?}");
+        }
+        for (k, v) in pairs {
+            if (k.contains("SECRET") || k.contains("PASS")) && !v.is_empty() {
+                assert!(!shown.contains(v), "{shown} shows {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn environment_matrix() {
+        let cert = format!("{FIXTURES}/combined.pem");
+        let p12 = format!("{FIXTURES}/cert.p12");
+        let token_file = format!("{FIXTURES}/README.md");
+        // Nothing set, or only variables other credentials share: unavailable.
+        check(
+            &[],
+            &[
+                "unavailable: environment credential: no service principal is configured",
+                "AZURE_TENANT_ID",
+                "AML_PRINCIPAL_PASS",
+                "AZURE_AUTH_LOCATION",
+            ],
+        );
+        check(&[("AZURE_CLIENT_ID", "c")], &["unavailable"]);
+        check(
+            &[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")],
+            &["unavailable"],
+        );
+        check(&[("AZURE_CLIENT_SECRET", "")], &["unavailable"]);
+        check(
+            &[("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true")],
+            &["unavailable"],
+        );
+        // AZURE_*: secret, then certificate, then token file.
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "sek"),
+            ],
+            &["client secret credential t c", "login.microsoftonline.com"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "sek"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+            ],
+            &["client secret credential"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+            ],
+            &[
+                "client certificate credential t c",
+                "thumbprint: \"4836FA6D",
+                "send_certificate_chain: false",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &p12),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", PASSWORD),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "1"),
+            ],
+            &[
+                "client certificate credential",
+                "send_certificate_chain: true",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "false"),
+            ],
+            &["send_certificate_chain: false"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "yes"),
+            ],
+            &[
+                "configuration: environment credential: AZURE_CLIENT_SEND_CERTIFICATE_CHAIN is \"yes\"",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &p12),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wr0ng-pass"),
+            ],
+            &[
+                "configuration: client certificate credential: could not read the PKCS#12 file",
+                "cert.p12",
+            ],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent.pem"),
+            ],
+            &["configuration", "/nonexistent.pem"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+            ],
+            &["client assertion credential t c", "README.md"],
+        );
+        // AZURE_* partial: a configuration error naming what is missing and what was looked at.
+        check(
+            &[("AZURE_CLIENT_SECRET", "sek")],
+            &[
+                "configuration: environment credential: the AZURE_* service principal variables are incomplete: AZURE_TENANT_ID, AZURE_CLIENT_ID not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_FEDERATED_TOKEN_FILE)",
+            ],
+        );
+        check(
+            &[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_SECRET", "sek")],
+            &["configuration", "AZURE_CLIENT_ID not set"],
+        );
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+            ],
+            &["configuration", "AZURE_CLIENT_CERTIFICATE_PATH not set"],
+        );
+        check(
+            &[
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+            ],
+            &["configuration", "AZURE_TENANT_ID not set"],
+        );
+        // Azure ML forms.
+        check(
+            &[
+                ("AZUREML_SERVICE_PRINCIPAL_TENANT_ID", "t2"),
+                ("AZUREML_SERVICE_PRINCIPAL_ID", "c2"),
+                ("AZUREML_SERVICE_PRINCIPAL_PASSWORD", "sek2"),
+            ],
+            &["client secret credential t2 c2"],
+        );
+        check(
+            &[
+                ("AML_TENANT_ID", "t3"),
+                ("AML_PRINCIPAL_ID", "c3"),
+                ("AML_PRINCIPAL_PASS", "sek3"),
+            ],
+            &["client secret credential t3 c3"],
+        );
+        check(
+            &[("AZUREML_SERVICE_PRINCIPAL_ID", "c2")],
+            &[
+                "configuration: environment credential: the AZUREML_SERVICE_PRINCIPAL_* service principal variables are incomplete: AZUREML_SERVICE_PRINCIPAL_TENANT_ID, AZUREML_SERVICE_PRINCIPAL_PASSWORD not set (looked at AZUREML_SERVICE_PRINCIPAL_TENANT_ID, AZUREML_SERVICE_PRINCIPAL_ID, AZUREML_SERVICE_PRINCIPAL_PASSWORD)",
+            ],
+        );
+        check(
+            &[("AML_PRINCIPAL_PASS", "sek3")],
+            &["configuration", "AML_TENANT_ID, AML_PRINCIPAL_ID not set"],
+        );
+        // Precedence: AZURE_* > AZUREML_SERVICE_PRINCIPAL_* > AML_* > AZURE_AUTH_LOCATION.
+        let all = [
+            ("AZURE_TENANT_ID", "t1"),
+            ("AZURE_CLIENT_ID", "c1"),
+            ("AZURE_CLIENT_SECRET", "sek1"),
+            ("AZUREML_SERVICE_PRINCIPAL_TENANT_ID", "t2"),
+            ("AZUREML_SERVICE_PRINCIPAL_ID", "c2"),
+            ("AZUREML_SERVICE_PRINCIPAL_PASSWORD", "sek2"),
+            ("AML_TENANT_ID", "t3"),
+            ("AML_PRINCIPAL_ID", "c3"),
+            ("AML_PRINCIPAL_PASS", "sek3"),
+            ("AZURE_AUTH_LOCATION", "/nonexistent.json"),
+        ];
+        check(&all, &["client secret credential t1 c1"]);
+        check(&all[3..], &["client secret credential t2 c2"]);
+        check(&all[6..], &["client secret credential t3 c3"]);
+        check(
+            &all[9..],
+            &[
+                "configuration",
+                "could not read the sdk-auth file /nonexistent.json",
+            ],
+        );
+        // A touched source wins over a complete later one.
+        check(
+            &[("AZURE_CLIENT_SECRET", "sek1"), all[3], all[4], all[5]],
+            &[
+                "configuration",
+                "AZURE_* service principal variables are incomplete",
+            ],
+        );
+        // AZURE_TENANT_ID/AZURE_CLIENT_ID alone do not hide the Azure ML forms.
+        check(
+            &[all[0], all[1], all[6], all[7], all[8]],
+            &["client secret credential t3 c3"],
+        );
+        // Cloud and tenant settings.
+        check(
+            &[
+                all[6],
+                all[7],
+                all[8],
+                ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+            ],
+            &["https://login.microsoftonline.us"],
+        );
+        check(
+            &[
+                all[6],
+                all[7],
+                all[8],
+                ("AZURE_AUTHORITY_HOST", "http://evil.example"),
+            ],
+            &["configuration"],
+        );
+        check(
+            &[
+                all[6],
+                all[7],
+                all[8],
+                ("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "maybe"),
+            ],
+            &["configuration", "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH"],
+        );
+    }
+
+    fn utf16le_bom(s: &str) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xFE];
+        v.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+        v
+    }
+
+    fn check_sdk(bytes: &[u8], expected: &[&str]) {
+        let base = Path::new(FIXTURES);
+        let shown = describe(ServicePrincipalCredential::from_sdk_auth_json(
+            bytes,
+            Some(base),
+            options(),
+        ));
+        for text in expected {
+            assert!(shown.contains(text), "{shown}\nlacks {text:?}");
+        }
+        assert!(!shown.contains("sdk-sekrit"), "{shown}");
+        assert!(!shown.contains(PASSWORD), "{shown}");
+    }
+
+    const SDK_AUTH: &str = r#"{
+  "clientId": "c-sdk",
+  "clientSecret": "sdk-sekrit",
+  "subscriptionId": "00000000-0000-0000-0000-000000000000",
+  "tenantId": "t-sdk",
+  "activeDirectoryEndpointUrl": "https://login.chinacloudapi.cn",
+  "resourceManagerEndpointUrl": "https://management.chinacloudapi.cn/",
+  "activeDirectoryGraphResourceId": "https://graph.chinacloudapi.cn/",
+  "sqlManagementEndpointUrl": "https://management.core.chinacloudapi.cn:8443/",
+  "galleryEndpointUrl": "https://gallery.chinacloudapi.cn/",
+  "managementEndpointUrl": "https://management.core.chinacloudapi.cn/"
+}"#;
+
+    #[test]
+    fn sdk_auth_files() {
+        check_sdk(
+            SDK_AUTH.as_bytes(),
+            &[
+                "client secret credential t-sdk c-sdk",
+                "https://login.chinacloudapi.cn",
+            ],
+        );
+        check_sdk(
+            &[&[0xEF, 0xBB, 0xBF][..], SDK_AUTH.as_bytes()].concat(),
+            &["client secret credential t-sdk"],
+        );
+        check_sdk(
+            &utf16le_bom(SDK_AUTH),
+            &["client secret credential t-sdk c-sdk"],
+        );
+        check_sdk(br#"{"clientId":"c","tenantId":"t","clientCertificate":"cert.p12","clientCertificatePassword":"fixture-password"}"#, &["client certificate credential t c", "4836FA6D"]);
+        check_sdk(
+            br#"{"clientId":"c","clientSecret":"sdk-sekrit"}"#,
+            &["configuration: the sdk-auth file lacks tenantId"],
+        );
+        check_sdk(
+            br#"{"clientId":"c","tenantId":""}"#,
+            &["configuration: the sdk-auth file lacks tenantId, clientSecret"],
+        );
+        check_sdk(
+            br#"{"clientId":"c","clientSecret":"sdk-sekrit""#,
+            &["configuration: the sdk-auth file is not valid JSON (line 1"],
+        );
+        check_sdk(
+            br#"{"clientId":1,"clientSecret":"sdk-sekrit"}"#,
+            &["not valid JSON"],
+        );
+        check_sdk(&[0xFF, 0xFE, 0x41], &["neither UTF-8 nor UTF-16"]);
+        check_sdk(br#"{"clientId":"c","tenantId":"t","clientSecret":"sdk-sekrit","activeDirectoryEndpointUrl":"http://example"}"#, &["configuration"]);
+    }
+
+    #[test]
+    fn sdk_auth_from_file_and_auth_location() {
+        let dir = std::env::temp_dir().join(format!("auth-sp-sdk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("azure.json");
+        std::fs::write(&path, utf16le_bom(SDK_AUTH)).unwrap();
+        let p = path.to_str().unwrap();
+        check(
+            &[("AZURE_AUTH_LOCATION", p)],
+            &["client secret credential t-sdk c-sdk"],
+        );
+        std::fs::write(&path, b"{").unwrap();
+        check(
+            &[("AZURE_AUTH_LOCATION", p)],
+            &[
+                "configuration: environment credential: the sdk-auth file is not valid JSON",
+                "azure.json",
+            ],
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn environment_credential_for_a_chain() {
+        let request = TokenRequest::for_resource("https://ml.azure.com").unwrap();
+        let c = EnvironmentCredential::from_env(&env(&[]), options());
+        assert!(!c.is_available());
+        assert_eq!(
+            c.get_token(&request).await.unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            format!("{c:?}"),
+            "EnvironmentCredential { unusable: Unavailable }"
+        );
+        let c = EnvironmentCredential::from_env(&env(&[("AML_TENANT_ID", "t")]), options());
+        assert!(c.is_available());
+        assert_eq!(
+            c.get_token(&request).await.unwrap_err().kind(),
+            ErrorKind::Configuration
+        );
+        let c = EnvironmentCredential::from_env(
+            &env(&[
+                ("AML_TENANT_ID", "t"),
+                ("AML_PRINCIPAL_ID", "c"),
+                ("AML_PRINCIPAL_PASS", "sek"),
+            ]),
+            options(),
+        );
+        assert_eq!(
+            c.get_token(&request).await.unwrap().token().expose_secret(),
+            "at-1"
+        );
+        assert_eq!(
+            format!("{c:?}"),
+            r#"EnvironmentCredential(Secret(ClientSecretCredential { tenant_id: "t", client_id: "c", authority_host: "https://login.microsoftonline.com", .. }))"#
+        );
+        assert_eq!(TokenCredential::name(&c), "environment credential");
+    }
+}

@@ -1,0 +1,265 @@
+//! Helpers every flow could use, kept apart so that they can move to `auth-core` as they are:
+//! the per-request tenant policy, strict boolean variables, text files in UTF-8 or UTF-16, and
+//! random UUIDs for `jti`.
+
+use std::fmt;
+
+use auth_core::{Env, Error, TenantId};
+
+/// Which tenants, besides its own, a credential may get tokens for when a request names one.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct AllowedTenants {
+    any: bool,
+    tenants: Vec<TenantId>,
+}
+
+impl AllowedTenants {
+    /// From tenant ids; `*` allows every tenant. Invalid ids are rejected.
+    pub(crate) fn new<I, S>(tenants: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut out = Self::default();
+        for t in tenants {
+            let t = t.as_ref().trim();
+            if t.is_empty() {
+                continue;
+            }
+            if t == "*" {
+                out.any = true;
+            } else {
+                out.tenants.push(TenantId::new(t)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `;`-separated list of `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (as .NET and JS read it).
+    pub(crate) fn from_list(list: &str) -> Result<Self, Error> {
+        Self::new(list.split(';'))
+    }
+
+    fn allows(&self, tenant: &TenantId) -> bool {
+        self.any
+            || self
+                .tenants
+                .iter()
+                .any(|t| t.as_str().eq_ignore_ascii_case(tenant.as_str()))
+    }
+
+    /// The tenant a request goes to: the credential's own unless the request names another
+    /// that is allowed. `ignore_requested` (`AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`) always
+    /// keeps the credential's own.
+    pub(crate) fn resolve<'a>(
+        &self,
+        own: &'a TenantId,
+        requested: Option<&'a TenantId>,
+        ignore_requested: bool,
+    ) -> Result<&'a TenantId, Error> {
+        match requested {
+            None => Ok(own),
+            Some(_) if ignore_requested => Ok(own),
+            Some(t) if t.as_str().eq_ignore_ascii_case(own.as_str()) => Ok(own),
+            Some(t) if self.allows(t) => Ok(t),
+            Some(t) => Err(Error::configuration(format!(
+                "the credential is configured for tenant {own} and may not get tokens for tenant {t}"
+            ))
+            .with_hint(format!(
+                "add {t} to the credential's additionally allowed tenants (or \"*\" for any tenant), or ask for a token without a tenant"
+            ))),
+        }
+    }
+}
+
+impl fmt::Debug for AllowedTenants {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.any {
+            return f.write_str("[\"*\"]");
+        }
+        f.debug_list()
+            .entries(self.tenants.iter().map(TenantId::as_str))
+            .finish()
+    }
+}
+
+/// A boolean variable, parsed strictly: `true` or `1` is true, `false` or `0` is false (ASCII
+/// case-insensitive), unset or empty is `None`, anything else is an error naming the variable.
+pub(crate) fn env_flag(env: &dyn Env, name: &str) -> Result<Option<bool>, Error> {
+    let Some(value) = env.var(name) else {
+        return Ok(None);
+    };
+    match value.trim() {
+        v if v == "1" || v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        v if v == "0" || v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        v => Err(Error::configuration(format!(
+            "{name} is {v:?}; it must be true, 1, false or 0"
+        ))),
+    }
+}
+
+/// Decodes a text file written as UTF-8 (with or without a byte-order mark) or UTF-16 (with a
+/// byte-order mark, or little-endian without one, as PowerShell's `>` writes it).
+pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
+    fn utf16(bytes: &[u8], little: bool) -> Option<String> {
+        if !bytes.len().is_multiple_of(2) {
+            return None;
+        }
+        let units = bytes.chunks_exact(2).map(|c| {
+            if little {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok()
+    }
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).ok(),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        [a, 0, ..] if *a != 0 => utf16(bytes, true),
+        [0, b, ..] if *b != 0 => utf16(bytes, false),
+        _ => String::from_utf8(bytes.to_vec()).ok(),
+    }
+}
+
+/// A random (version 4) UUID from the operating system's generator, for a `jti`.
+pub(crate) fn random_uuid() -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| {
+        Error::new(
+            auth_core::ErrorKind::Configuration,
+            "the system random number generator failed",
+        )
+    })?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut s = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{x:02x}"));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use auth_core::ErrorKind;
+
+    use super::*;
+
+    fn tenant(s: &str) -> TenantId {
+        TenantId::new(s).unwrap()
+    }
+
+    fn check_resolve(allowed: &[&str], requested: Option<&str>, ignore: bool, expected: &str) {
+        let own = tenant("home");
+        let req = requested.map(tenant);
+        let got = AllowedTenants::new(allowed.iter().copied())
+            .unwrap()
+            .resolve(&own, req.as_ref(), ignore);
+        let shown = match got {
+            Ok(t) => t.to_string(),
+            Err(e) => format!("{}: {e}", e.kind()),
+        };
+        assert!(
+            shown.contains(expected),
+            "{allowed:?} {requested:?}: {shown}"
+        );
+    }
+
+    #[test]
+    fn tenant_policy() {
+        check_resolve(&[], None, false, "home");
+        check_resolve(&[], Some("home"), false, "home");
+        check_resolve(&[], Some("HOME"), false, "home");
+        check_resolve(
+            &[],
+            Some("other"),
+            false,
+            "configuration: the credential is configured for tenant home and may not get tokens for tenant other; add other",
+        );
+        check_resolve(&["other"], Some("other"), false, "other");
+        check_resolve(&["OTHER"], Some("other"), false, "other");
+        check_resolve(&["third"], Some("other"), false, "configuration");
+        check_resolve(&["*"], Some("any-tenant"), false, "any-tenant");
+        check_resolve(&["*"], Some("any-tenant"), true, "home");
+        check_resolve(&[], Some("other"), true, "home");
+    }
+
+    #[test]
+    fn allowed_list_parsing() {
+        let a = AllowedTenants::from_list("t1; t2;;").unwrap();
+        assert_eq!(format!("{a:?}"), r#"["t1", "t2"]"#);
+        assert_eq!(
+            format!("{:?}", AllowedTenants::from_list("*").unwrap()),
+            r#"["*"]"#
+        );
+        assert!(AllowedTenants::from_list("a/b").is_err());
+    }
+
+    fn check_flag(value: &str, expected: Result<Option<bool>, ()>) {
+        let env: HashMap<&'static str, &'static str> =
+            [("F", Box::leak(value.to_owned().into_boxed_str()) as &str)].into();
+        let got = env_flag(&env, "F").map_err(|e| {
+            assert_eq!(e.kind(), ErrorKind::Configuration);
+            assert!(e.to_string().contains("F is"), "{e}");
+        });
+        assert_eq!(got, expected, "{value:?}");
+    }
+
+    #[test]
+    fn strict_flags() {
+        check_flag("", Ok(None));
+        check_flag("true", Ok(Some(true)));
+        check_flag("TRUE", Ok(Some(true)));
+        check_flag("1", Ok(Some(true)));
+        check_flag(" 1 ", Ok(Some(true)));
+        check_flag("false", Ok(Some(false)));
+        check_flag("0", Ok(Some(false)));
+        check_flag("yes", Err(()));
+        check_flag("on", Err(()));
+        check_flag("2", Err(()));
+    }
+
+    fn utf16le(s: &str, bom: bool) -> Vec<u8> {
+        let mut v = if bom { vec![0xFF, 0xFE] } else { vec![] };
+        v.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+        v
+    }
+
+    #[test]
+    fn text_decoding() {
+        let s = "{\"clientId\":\"é\"}";
+        assert_eq!(decode_text(s.as_bytes()).as_deref(), Some(s));
+        let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+        bom8.extend_from_slice(s.as_bytes());
+        assert_eq!(decode_text(&bom8).as_deref(), Some(s));
+        assert_eq!(decode_text(&utf16le(s, true)).as_deref(), Some(s));
+        assert_eq!(decode_text(&utf16le(s, false)).as_deref(), Some(s));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(s.encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(decode_text(&be).as_deref(), Some(s));
+        assert_eq!(decode_text(&[0xFF, 0xFE, 0x00]), None);
+        assert_eq!(decode_text(&[0xC3, 0x28]), None);
+        assert_eq!(decode_text(b"").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn uuids_are_v4_and_distinct() {
+        let a = random_uuid().unwrap();
+        let b = random_uuid().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+        assert_eq!(a.matches('-').count(), 4);
+    }
+}
