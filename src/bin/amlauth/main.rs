@@ -56,6 +56,7 @@
 // Printing is this binary's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod compute;
 mod conn;
 mod fail;
 mod rbac_cmd;
@@ -67,6 +68,7 @@ use std::process::ExitCode;
 use auth_core::{ProcessEnv, TenantId, TokenRequest};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::compute::ComputeCommand;
 use crate::conn::ConnArgs;
 use crate::fail::{EXIT_DENIED, EXIT_OK, EXIT_USAGE, Failure};
 use crate::rbac_cmd::RbacCommand;
@@ -119,6 +121,9 @@ enum Command {
     /// Azure ML workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Compute instances: start, stop.
+    #[command(subcommand)]
+    Compute(ComputeCommand),
     /// Azure RBAC decisions over az's JSON: check, explain, suggest.
     #[command(subcommand, after_help = rbac_cmd::FILES_HELP)]
     Rbac(RbacCommand),
@@ -224,6 +229,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             match format {
                 Some(Format::Json) => println!("{}", shown.to_json()),
                 _ => println!("{}", shown.to_table()),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Compute(cmd) => {
+            let done = runtime()?.block_on(compute::run(&cmd))?;
+            match format {
+                Some(Format::Json) => println!("{}", done.to_json()),
+                _ => println!("{}", done.to_text()),
             }
             Ok(EXIT_OK)
         }

@@ -1,5 +1,6 @@
 //! `amlauth workspace show`: which config file was used, and the workspace ARM returns.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use auth_core::ProcessEnv;
@@ -30,9 +31,9 @@ Examples:
   amlauth workspace show --subscription 00000000-0000-0000-0000-000000000000 \\
       --resource-group rg-ml --workspace-name ws-dev";
 
-/// Flags of `workspace show`.
+/// Which workspace: a config file (found or given), or its three ids.
 #[derive(Args, Debug)]
-pub(crate) struct ShowArgs {
+pub(crate) struct WorkspaceArgs {
     /// A config file, or a directory to search from.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["subscription", "resource_group", "workspace_name"])]
     config: Option<PathBuf>,
@@ -45,8 +46,43 @@ pub(crate) struct ShowArgs {
     /// Workspace name.
     #[arg(long, short = 'w', requires_all = ["subscription", "resource_group"])]
     workspace_name: Option<String>,
+}
+
+/// Flags of `workspace show`.
+#[derive(Args, Debug)]
+pub(crate) struct ShowArgs {
     #[command(flatten)]
-    conn: ConnArgs,
+    pub(crate) workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub(crate) conn: ConnArgs,
+}
+
+impl WorkspaceArgs {
+    /// The workspace, and the config file it came from (none when the ids were given).
+    pub(crate) fn resolve(&self) -> Result<(Option<ConfigFile>, Workspace), Failure> {
+        if let (Some(s), Some(g), Some(w)) =
+            (&self.subscription, &self.resource_group, &self.workspace_name)
+        {
+            return Ok((None, Workspace::new(s, g, w)?));
+        }
+        let cwd = std::env::current_dir()
+            .map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
+        let found = match &self.config {
+            Some(path) => {
+                let path = cwd.join(path);
+                // --config wins over AZUREML_CONFIG_PATH: search with an empty environment.
+                let none: HashMap<&'static str, &'static str> = HashMap::new();
+                let mut found = workspace_config::find_config(&path, &none)?;
+                if path.is_file() {
+                    found.origin = ConfigOrigin::Explicit;
+                }
+                found
+            }
+            None => workspace_config::find_config(&cwd, &ProcessEnv)?,
+        };
+        let ws = Workspace::from_config(&found)?;
+        Ok((Some(found), ws))
+    }
 }
 
 /// The config file that was used (none when the ids were given) and the workspace.
@@ -58,35 +94,7 @@ pub(crate) struct Shown {
 
 /// Finds the config (or takes the ids), signs in and reads the workspace.
 pub(crate) async fn show(args: &ShowArgs) -> Result<Shown, Failure> {
-    let (config, workspace) = match (&args.subscription, &args.resource_group, &args.workspace_name)
-    {
-        (Some(s), Some(g), Some(w)) => (None, Workspace::new(s, g, w)?),
-        _ => {
-            let found = match &args.config {
-                Some(path) => {
-                    let cwd = std::env::current_dir().map_err(|e| {
-                        Failure::usage(format!("cannot read the current directory: {e}"))
-                    })?;
-                    // --config wins over AZUREML_CONFIG_PATH: an empty environment.
-                    let none: std::collections::HashMap<&'static str, &'static str> =
-                        std::collections::HashMap::new();
-                    let mut found = workspace_config::find_config(&cwd.join(path), &none)?;
-                    if cwd.join(path).is_file() {
-                        found.origin = ConfigOrigin::Explicit;
-                    }
-                    found
-                }
-                None => {
-                    let cwd = std::env::current_dir().map_err(|e| {
-                        Failure::usage(format!("cannot read the current directory: {e}"))
-                    })?;
-                    workspace_config::find_config(&cwd, &ProcessEnv)?
-                }
-            };
-            let ws = Workspace::from_config(&found)?;
-            (Some(found), ws)
-        }
-    };
+    let (config, workspace) = args.workspace.resolve()?;
     let cloud = args.conn.cloud()?;
     let credential = args.conn.credential(&cloud)?;
     let client = WorkspaceClient::shared(credential, cloud);
