@@ -192,17 +192,34 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
         _ => {
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid usage")
-                .trim()
-                .trim_start_matches("error: ");
+            let first = first_lines(&e.render().to_string());
             eprintln!("amlauth: {first} (see amlauth --help)");
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// clap's message up to its usage block, on one line: `error: ` dropped, the lines of a list
+/// joined with spaces, tips after `; `.
+fn first_lines(rendered: &str) -> String {
+    let mut out = String::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.trim_start_matches("error: ");
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(line);
+    }
+    if out.is_empty() {
+        out.push_str("invalid usage");
+    }
+    out
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
