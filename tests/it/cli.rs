@@ -7,13 +7,33 @@ async fn help_documents_exit_codes_and_examples() {
     let dir = TempDir::new();
     let run = Amlauth::new(dir.path(), &["--help"]).run().await;
     assert_eq!(run.code, 0, "{run:?}");
-    for needle in ["Exit codes:", "3  rbac check: not allowed", "Examples:", "amlauth token", "AML_PRINCIPAL_PASS"] {
-        assert!(run.stdout.contains(needle), "{needle:?} missing from --help:\n{}", run.stdout);
+    for needle in [
+        "Exit codes:",
+        "3  rbac check: not allowed",
+        "Examples:",
+        "amlauth token",
+        "AML_PRINCIPAL_PASS",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "{needle:?} missing from --help:\n{}",
+            run.stdout
+        );
     }
-    for sub in [&["token", "--help"][..], &["workspace", "show", "--help"], &["rbac", "check", "--help"], &["rbac", "suggest", "--help"], &["compute", "start", "--help"]] {
+    for sub in [
+        &["token", "--help"][..],
+        &["workspace", "show", "--help"],
+        &["rbac", "check", "--help"],
+        &["rbac", "suggest", "--help"],
+        &["compute", "start", "--help"],
+    ] {
         let run = Amlauth::new(dir.path(), sub).run().await;
         assert_eq!(run.code, 0, "{sub:?}: {run:?}");
-        assert!(run.stdout.contains("Examples:"), "{sub:?} has no examples:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains("Examples:"),
+            "{sub:?} has no examples:\n{}",
+            run.stdout
+        );
     }
     let run = Amlauth::new(dir.path(), &["--version"]).run().await;
     assert_eq!(run.code, 0);
@@ -27,7 +47,9 @@ async fn an_unknown_flag_is_one_line_and_exit_code_2() {
     run.assert_one_line_error(2, "--bogus");
     let run = Amlauth::new(dir.path(), &["frobnicate"]).run().await;
     run.assert_one_line_error(2, "frobnicate");
-    let run = Amlauth::new(dir.path(), &["token", "--output", "yaml"]).run().await;
+    let run = Amlauth::new(dir.path(), &["token", "--output", "yaml"])
+        .run()
+        .await;
     run.assert_one_line_error(2, "yaml");
 }
 

@@ -184,7 +184,8 @@ impl Amlauth {
             stderr: String::from_utf8(out.stderr).unwrap(),
         };
         assert!(
-            !run.stdout.contains(sample::CLIENT_SECRET) && !run.stderr.contains(sample::CLIENT_SECRET),
+            !run.stdout.contains(sample::CLIENT_SECRET)
+                && !run.stderr.contains(sample::CLIENT_SECRET),
             "the client secret was printed: {run:?}"
         );
         run

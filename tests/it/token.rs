@@ -61,12 +61,17 @@ async fn token_prints_az_json_with_az_field_names_and_types() {
     let token = obj["accessToken"].as_str().unwrap();
     assert_eq!(token.split('.').count(), 3, "a JWT");
     assert!(obj["expiresOn"].is_string());
-    let expires_on = obj["expires_on"].as_i64().expect("expires_on is an integer");
+    let expires_on = obj["expires_on"]
+        .as_i64()
+        .expect("expires_on is an integer");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    assert!(expires_on > now + 60 && expires_on < now + 2 * 86_400, "{expires_on}");
+    assert!(
+        expires_on > now + 60 && expires_on < now + 2 * 86_400,
+        "{expires_on}"
+    );
     // TZ is UTC0 here: expiresOn is the same instant.
     assert_eq!(obj["expiresOn"], civil(expires_on, 0));
     assert_eq!(obj["tenant"], sample::TENANT_ID);
@@ -135,7 +140,13 @@ async fn resource_scope_tenant_and_table() {
     let run = Amlauth::against(
         &emu,
         dir.path(),
-        &["token", "--resource", "https://ml.azure.com", "--scope", "x"],
+        &[
+            "token",
+            "--resource",
+            "https://ml.azure.com",
+            "--scope",
+            "x",
+        ],
     )
     .run()
     .await;
@@ -172,10 +183,13 @@ async fn every_environment_family_works() {
             sample::SUBSCRIPTION_ID
         ),
     );
-    let run = Amlauth::new(dir.path(), &["token", "--sdk-auth", sdk_auth.to_str().unwrap()])
-        .endpoints(&emu)
-        .run()
-        .await;
+    let run = Amlauth::new(
+        dir.path(),
+        &["token", "--sdk-auth", sdk_auth.to_str().unwrap()],
+    )
+    .endpoints(&emu)
+    .run()
+    .await;
     assert_eq!(run.code, 0, "{run:?}");
 }
 
@@ -183,10 +197,16 @@ async fn every_environment_family_works() {
 async fn no_credentials_is_one_line_and_exit_code_2() {
     let emu = Emulator::start(setup_with(&[])).await.unwrap();
     let dir = TempDir::new();
-    let run = Amlauth::new(dir.path(), &["token"]).endpoints(&emu).run().await;
+    let run = Amlauth::new(dir.path(), &["token"])
+        .endpoints(&emu)
+        .run()
+        .await;
     run.assert_one_line_error(2, "no credentials");
     assert!(run.stderr.contains("AML_PRINCIPAL_PASS"), "{run:?}");
-    assert!(emu.requests().is_empty(), "nothing is sent without credentials");
+    assert!(
+        emu.requests().is_empty(),
+        "nothing is sent without credentials"
+    );
     // Half a configuration names what is missing.
     let run = Amlauth::new(dir.path(), &["token"])
         .endpoints(&emu)

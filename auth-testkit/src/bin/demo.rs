@@ -218,26 +218,23 @@ fn expect(what: &str, o: &Outcome, code: i32) -> Result<()> {
     if o.code == code {
         Ok(())
     } else {
-        Err(format!(
-            "{what}: expected exit code {code}, got {}",
-            o.code
-        ))
+        Err(format!("{what}: expected exit code {code}, got {}", o.code))
     }
 }
 
 /// Creates the compute instance as the admin would (a raw PUT with the admin's token), so the
 /// story has something to start.
 fn create_compute(emu: &Emulator) -> Result<()> {
-    let token = emu.mint_token(sample::USER_OBJECT_ID, "https://management.core.windows.net/");
+    let token = emu.mint_token(
+        sample::USER_OBJECT_ID,
+        "https://management.core.windows.net/",
+    );
     let arm = emu.arm_endpoint();
     let authority = arm
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    let path = format!(
-        "{}/computes/{COMPUTE}?api-version=2022-05-01",
-        ws_scope()
-    );
+    let path = format!("{}/computes/{COMPUTE}?api-version=2022-05-01", ws_scope());
     let body = r#"{"location":"eastus2","properties":{"computeType":"ComputeInstance","properties":{"vmSize":"STANDARD_DS3_V2"}}}"#;
     let request = format!(
         "PUT {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -284,7 +281,8 @@ async fn story() -> Result<()> {
     let ws = ws_scope();
     let compute_scope = format!("{ws}/computes/{COMPUTE}");
     let assignments = dir.join("assignments.json");
-    std::fs::write(&assignments, assignments_json(&[("Reader", &ws)])).map_err(|e| e.to_string())?;
+    std::fs::write(&assignments, assignments_json(&[("Reader", &ws)]))
+        .map_err(|e| e.to_string())?;
     create_compute(&emu)?;
 
     let s = Story {
@@ -294,12 +292,18 @@ async fn story() -> Result<()> {
         arm: emu.arm_endpoint(),
         started,
     };
-    println!("azureml-auth demo: Azure ML SDK v1's service principal story, against a local emulator");
+    println!(
+        "azureml-auth demo: Azure ML SDK v1's service principal story, against a local emulator"
+    );
     println!("  Entra ID (emulated): {}", s.authority);
     println!("  ARM (emulated):      {}", s.arm);
     println!("  project directory:   {}", dir.display());
-    println!("  environment:         AML_TENANT_ID, AML_PRINCIPAL_ID, AML_PRINCIPAL_PASS (emulator sample credentials),");
-    println!("                       AZURE_AUTHORITY_HOST and AZUREML_ARM_ENDPOINT pointing at the emulator");
+    println!(
+        "  environment:         AML_TENANT_ID, AML_PRINCIPAL_ID, AML_PRINCIPAL_PASS (emulator sample credentials),"
+    );
+    println!(
+        "                       AZURE_AUTHORITY_HOST and AZUREML_ARM_ENDPOINT pointing at the emulator"
+    );
 
     s.say("1. The service principal from the environment gets a token, printed as `az account get-access-token` prints it");
     let o = s.amlauth(&["token"]).await?;
@@ -319,8 +323,16 @@ async fn story() -> Result<()> {
     s.say("4. Why? The role assignments, as `az role assignment list` prints them, explain it");
     let o = s
         .amlauth(&[
-            "rbac", "explain", "--principal", sample::APP_OBJECT_ID, "--action", START_ACTION,
-            "--scope", &compute_scope, "--assignments", "assignments.json",
+            "rbac",
+            "explain",
+            "--principal",
+            sample::APP_OBJECT_ID,
+            "--action",
+            START_ACTION,
+            "--scope",
+            &compute_scope,
+            "--assignments",
+            "assignments.json",
         ])
         .await?;
     expect("amlauth rbac explain", &o, 0)?;
@@ -343,12 +355,23 @@ async fn story() -> Result<()> {
         sample::CLIENT_ID
     ));
     emu.assign_role(sample::APP_OBJECT_ID, &role, &ws);
-    std::fs::write(&assignments, assignments_json(&[("Reader", &ws), (&role, &ws)]))
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &assignments,
+        assignments_json(&[("Reader", &ws), (&role, &ws)]),
+    )
+    .map_err(|e| e.to_string())?;
     let o = s
         .amlauth(&[
-            "rbac", "check", "--principal", sample::APP_OBJECT_ID, "--action", START_ACTION,
-            "--scope", &compute_scope, "--assignments", "assignments.json",
+            "rbac",
+            "check",
+            "--principal",
+            sample::APP_OBJECT_ID,
+            "--action",
+            START_ACTION,
+            "--scope",
+            &compute_scope,
+            "--assignments",
+            "assignments.json",
         ])
         .await?;
     expect("amlauth rbac check", &o, 0)?;

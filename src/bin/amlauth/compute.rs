@@ -19,7 +19,9 @@ const MAX_POLLS: u32 = 60;
 #[derive(Subcommand, Debug)]
 pub(crate) enum ComputeCommand {
     /// Start a compute instance (needs Microsoft.MachineLearningServices/workspaces/computes/start/action).
-    #[command(after_help = "Examples:\n  amlauth compute start ci-alice\n  amlauth compute start ci-alice --config .azureml/config.json --output json")]
+    #[command(
+        after_help = "Examples:\n  amlauth compute start ci-alice\n  amlauth compute start ci-alice --config .azureml/config.json --output json"
+    )]
     Start(ComputeArgs),
     /// Stop a compute instance (needs .../computes/stop/action).
     Stop(ComputeArgs),
@@ -133,7 +135,9 @@ pub(crate) async fn run(command: &ComputeCommand) -> Result<Done, Failure> {
 fn check_name(name: &str) -> Result<(), Failure> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -149,9 +153,12 @@ async fn send(
     url: &str,
     auth: &http::HeaderValue,
 ) -> Result<auth_core::http::HttpResponse, Failure> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| Failure::usage(format!("cannot build an ARM URL from {:?}", strip_query(url))))?;
+    let uri: http::Uri = url.parse().map_err(|_| {
+        Failure::usage(format!(
+            "cannot build an ARM URL from {:?}",
+            strip_query(url)
+        ))
+    })?;
     Ok(pipeline
         .send(|| {
             http::Request::builder()
@@ -161,7 +168,9 @@ async fn send(
                 .header(http::header::ACCEPT, "application/json")
                 .header(http::header::CONTENT_LENGTH, "0")
                 .body(Vec::new())
-                .map_err(|e| auth_core::Error::configuration(format!("cannot build the ARM request: {e}")))
+                .map_err(|e| {
+                    auth_core::Error::configuration(format!("cannot build the ARM request: {e}"))
+                })
         })
         .await?)
 }
@@ -172,13 +181,19 @@ async fn send(
 fn arm_failure(resp: &auth_core::http::HttpResponse, workspace: &Workspace) -> Failure {
     let status = resp.status().as_u16();
     let body: Value = serde_json::from_slice(resp.body()).unwrap_or_default();
-    let code = body.pointer("/error/code").and_then(Value::as_str).unwrap_or("");
+    let code = body
+        .pointer("/error/code")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let message = body
         .pointer("/error/message")
         .and_then(Value::as_str)
         .unwrap_or("")
         .trim_end_matches('.');
-    let head = format!("ARM refused the call (HTTP {status}{}{code})", if code.is_empty() { "" } else { " " });
+    let head = format!(
+        "ARM refused the call (HTTP {status}{}{code})",
+        if code.is_empty() { "" } else { " " }
+    );
     let (kind, hint) = match (status, code) {
         (403, "AuthorizationFailed" | "LinkedAuthorizationFailed") => {
             let action = quoted_after(message, "perform action '");
@@ -191,12 +206,18 @@ fn arm_failure(resp: &auth_core::http::HttpResponse, workspace: &Workspace) -> F
             };
             ("forbidden", hint)
         }
-        (401, _) => ("authentication", "ARM refused the token: check the credential, its tenant and the cloud".to_owned()),
+        (401, _) => (
+            "authentication",
+            "ARM refused the token: check the credential, its tenant and the cloud".to_owned(),
+        ),
         (404, _) => (
             "not_found",
             format!("check the compute name and that it exists in {}", workspace),
         ),
-        (400, _) => ("bad_request", "check the compute name and that it is a compute instance".to_owned()),
+        (400, _) => (
+            "bad_request",
+            "check the compute name and that it is a compute instance".to_owned(),
+        ),
         _ => ("service", "retry later".to_owned()),
     };
     let text = if message.is_empty() {
@@ -243,8 +264,14 @@ mod tests {
 
     #[test]
     fn polling_stays_on_arm() {
-        assert!(same_origin("http://127.0.0.1:9/a?x=1", "http://127.0.0.1:9/b"));
-        assert!(!same_origin("https://evil.example/a", "https://management.azure.com/b"));
+        assert!(same_origin(
+            "http://127.0.0.1:9/a?x=1",
+            "http://127.0.0.1:9/b"
+        ));
+        assert!(!same_origin(
+            "https://evil.example/a",
+            "https://management.azure.com/b"
+        ));
         assert!(!same_origin("/relative", "https://management.azure.com/b"));
     }
 

@@ -46,7 +46,10 @@ impl ConnArgs {
     }
 
     /// The service principal from `--sdk-auth` or the environment.
-    pub(crate) fn credential(&self, cloud: &Cloud) -> Result<Arc<ServicePrincipalCredential>, Failure> {
+    pub(crate) fn credential(
+        &self,
+        cloud: &Cloud,
+    ) -> Result<Arc<ServicePrincipalCredential>, Failure> {
         let options = ServicePrincipalOptions::new().cloud(cloud.clone());
         let credential = match &self.sdk_auth {
             Some(path) => ServicePrincipalCredential::from_sdk_auth_file(path, options),

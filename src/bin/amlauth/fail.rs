@@ -106,7 +106,10 @@ mod tests {
     #[test]
     fn messages_stay_on_one_line() {
         let f = Failure::usage("no credential worked\n  - a: unavailable\n  - b: refused");
-        assert_eq!(f.message(), "no credential worked; a: unavailable; b: refused");
+        assert_eq!(
+            f.message(),
+            "no credential worked; a: unavailable; b: refused"
+        );
         assert_eq!(
             f.to_json(),
             r#"{"error":{"exitCode":2,"kind":"usage","message":"no credential worked; a: unavailable; b: refused"}}"#
@@ -119,7 +122,10 @@ mod tests {
         assert_eq!((c.exit_code, c.kind), (EXIT_USAGE, "configuration"));
         let u = Failure::from(auth_core::Error::unavailable("none"));
         assert_eq!(u.exit_code, EXIT_USAGE);
-        let a = Failure::from(auth_core::Error::new(auth_core::ErrorKind::Authentication, "no"));
+        let a = Failure::from(auth_core::Error::new(
+            auth_core::ErrorKind::Authentication,
+            "no",
+        ));
         assert_eq!(a.exit_code, EXIT_FAILED);
     }
 }

@@ -17,6 +17,10 @@
 //! - `amlauth workspace show [--config PATH | --subscription S -g RG -w NAME]`: which config
 //!   file was used (found as SDK v1's `Workspace.from_config` finds it) and the workspace that
 //!   Azure Resource Manager returns.
+//! - `amlauth compute start | stop NAME` (with the same workspace flags): a compute instance
+//!   operation, the kind of ARM action one role allows and another refuses; a 403
+//!   `AuthorizationFailed` names the action and the scope, and the `rbac suggest` command that
+//!   names the role to ask for.
 //! - `amlauth rbac check | explain | suggest`: access decisions over files in az's JSON shapes
 //!   (`--roles`, `--assignments`, `--denies`, `--groups`) for `--principal`, `--action` (or
 //!   `--data-action`) and `--scope`; `suggest` takes `--action` repeated and names the
@@ -91,6 +95,7 @@ Examples:
   amlauth token | jq -r .accessToken
   amlauth token --resource https://ml.azure.com --output table
   amlauth workspace show --config .azureml/config.json
+  amlauth compute start ci-alice
   amlauth rbac explain --principal $OID --assignments assignments.json \\
       --action Microsoft.MachineLearningServices/workspaces/computes/start/action --scope $WS_ID
   amlauth rbac suggest --scope $WS_ID --action Microsoft.MachineLearningServices/workspaces/read";
@@ -227,7 +232,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(fail::EXIT_FAILED, "runtime", format!("cannot start the async runtime: {e}")))
+        .map_err(|e| {
+            Failure::new(
+                fail::EXIT_FAILED,
+                "runtime",
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
@@ -263,12 +274,18 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 Some(Format::Json) => println!("{}", rbac_cmd::check_json(&e)),
                 _ => println!("{}", rbac_cmd::check_text(&e)),
             }
-            Ok(if e.decision.is_allowed() { EXIT_OK } else { EXIT_DENIED })
+            Ok(if e.decision.is_allowed() {
+                EXIT_OK
+            } else {
+                EXIT_DENIED
+            })
         }
         Command::Rbac(RbacCommand::Explain(args)) => {
             let e = rbac_cmd::explain(&args)?;
             match format {
-                Some(Format::Json) => println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default()),
+                Some(Format::Json) => {
+                    println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default())
+                }
                 _ => println!("{e}"),
             }
             Ok(EXIT_OK)
@@ -276,7 +293,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Rbac(RbacCommand::Suggest(args)) => {
             let s = rbac_cmd::suggest(&args)?;
             match format {
-                Some(Format::Json) => println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default()),
+                Some(Format::Json) => {
+                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default())
+                }
                 _ => println!("{}", rbac_cmd::suggest_text(&s)),
             }
             Ok(EXIT_OK)

@@ -74,7 +74,12 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "ID")]
     principal: String,
     /// A control-plane operation, e.g. Microsoft.MachineLearningServices/workspaces/read.
-    #[arg(long, value_name = "OP", required_unless_present = "data_action", conflicts_with = "data_action")]
+    #[arg(
+        long,
+        value_name = "OP",
+        required_unless_present = "data_action",
+        conflicts_with = "data_action"
+    )]
     action: Option<String>,
     /// A data-plane operation, e.g. Microsoft.MachineLearningServices/workspaces/jobs/read.
     #[arg(long, value_name = "OP")]
@@ -104,8 +109,12 @@ pub(crate) struct SuggestArgs {
 }
 
 fn read(path: &Path, what: &str) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read the {what} file {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        Failure::usage(format!(
+            "cannot read the {what} file {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Wraps a parse error with the file it came from.
@@ -131,10 +140,13 @@ impl ModelArgs {
             );
         }
         if let Some(p) = &self.denies {
-            b = b.denies(DenyAssignment::from_json(&read(p, "deny assignments")?).map_err(in_file(p))?);
+            b = b.denies(
+                DenyAssignment::from_json(&read(p, "deny assignments")?).map_err(in_file(p))?,
+            );
         }
         if let Some(p) = &self.groups {
-            let groups = GroupMemberships::from_json(&read(p, "group memberships")?).map_err(in_file(p))?;
+            let groups =
+                GroupMemberships::from_json(&read(p, "group memberships")?).map_err(in_file(p))?;
             b = b.groups(&groups);
         }
         Ok(b.build()?)
@@ -160,7 +172,10 @@ pub(crate) fn check_json(e: &Explanation) -> String {
     if let Some(m) = v.as_object_mut() {
         m.insert("principalId".into(), e.principal_id.clone().into());
         m.insert("action".into(), e.action.clone().into());
-        m.insert("plane".into(), serde_json::to_value(e.plane).unwrap_or_default());
+        m.insert(
+            "plane".into(),
+            serde_json::to_value(e.plane).unwrap_or_default(),
+        );
         m.insert("scope".into(), e.scope.clone().into());
     }
     serde_json::to_string_pretty(&v).unwrap_or_default()
@@ -196,12 +211,22 @@ pub(crate) fn suggest_text(s: &Suggestion) -> String {
             "least-privileged built-in role: {} ({} other operations{})\n",
             c.role_name,
             c.extra_permissions_count,
-            if c.open_ended { ", plus wildcards beyond the catalog" } else { "" }
+            if c.open_ended {
+                ", plus wildcards beyond the catalog"
+            } else {
+                ""
+            }
         ),
         None => "least-privileged built-in role: none grants all of them\n".to_owned(),
     };
     if s.candidates.len() > 1 {
-        let others: Vec<&str> = s.candidates.iter().skip(1).take(4).map(|c| c.role_name.as_str()).collect();
+        let others: Vec<&str> = s
+            .candidates
+            .iter()
+            .skip(1)
+            .take(4)
+            .map(|c| c.role_name.as_str())
+            .collect();
         out.push_str(&format!("also granting them: {}\n", others.join(", ")));
     }
     out.push_str("custom role granting exactly these operations (az role definition create --role-definition @role.json):\n");

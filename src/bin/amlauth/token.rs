@@ -123,8 +123,14 @@ mod tests {
     fn local_time_is_az_format() {
         // 2025-07-15 08:45:37 UTC
         let t = 1_752_569_137;
-        assert_eq!(local_time_in(t, &tz("UTC0")).unwrap(), "2025-07-15 08:45:37.000000");
-        assert_eq!(local_time_in(t, &tz("IST-5:30")).unwrap(), "2025-07-15 14:15:37.000000");
+        assert_eq!(
+            local_time_in(t, &tz("UTC0")).unwrap(),
+            "2025-07-15 08:45:37.000000"
+        );
+        assert_eq!(
+            local_time_in(t, &tz("IST-5:30")).unwrap(),
+            "2025-07-15 14:15:37.000000"
+        );
         assert_eq!(
             local_time_in(t, &tz("EST5EDT,M3.2.0,M11.1.0")).unwrap(),
             "2025-07-15 04:45:37.000000"
@@ -133,7 +139,11 @@ mod tests {
 
     fn jwt(claims: &str) -> String {
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!("{}.{}.sig", e.encode(r#"{"alg":"HS256"}"#), e.encode(claims))
+        format!(
+            "{}.{}.sig",
+            e.encode(r#"{"alg":"HS256"}"#),
+            e.encode(claims)
+        )
     }
 
     #[test]
@@ -145,14 +155,23 @@ mod tests {
             Duration::from_secs(3600),
             None,
         );
-        let out = AzToken::new(&token, "fallback", Some("sub")).unwrap().to_json();
+        let out = AzToken::new(&token, "fallback", Some("sub"))
+            .unwrap()
+            .to_json();
         let keys: Vec<&str> = out
             .lines()
             .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
             .collect();
         assert_eq!(
             keys,
-            ["accessToken", "expiresOn", "expires_on", "subscription", "tenant", "tokenType"]
+            [
+                "accessToken",
+                "expiresOn",
+                "expires_on",
+                "subscription",
+                "tenant",
+                "tokenType"
+            ]
         );
         assert!(out.contains("\n  \"expires_on\": 1752572737,\n"), "{out}");
         assert!(out.contains("\"tenant\": \"tid-from-token\""), "{out}");
@@ -169,7 +188,10 @@ mod tests {
             None,
         );
         let out = AzToken::new(&token, "t-1", None).unwrap();
-        assert_eq!((out.tenant.as_str(), out.subscription.as_str()), ("t-1", "t-1"));
+        assert_eq!(
+            (out.tenant.as_str(), out.subscription.as_str()),
+            ("t-1", "t-1")
+        );
         assert_eq!(out.to_table().lines().count(), 3);
     }
 }

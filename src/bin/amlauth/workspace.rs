@@ -60,9 +60,11 @@ pub(crate) struct ShowArgs {
 impl WorkspaceArgs {
     /// The workspace, and the config file it came from (none when the ids were given).
     pub(crate) fn resolve(&self) -> Result<(Option<ConfigFile>, Workspace), Failure> {
-        if let (Some(s), Some(g), Some(w)) =
-            (&self.subscription, &self.resource_group, &self.workspace_name)
-        {
+        if let (Some(s), Some(g), Some(w)) = (
+            &self.subscription,
+            &self.resource_group,
+            &self.workspace_name,
+        ) {
             return Ok((None, Workspace::new(s, g, w)?));
         }
         let cwd = std::env::current_dir()
@@ -119,9 +121,10 @@ impl Shown {
     /// `{"config": {"path", "origin"} | null, "workspace": {...}}`.
     pub(crate) fn to_json(&self) -> String {
         let i = &self.info;
-        let config = self.config.as_ref().map_or(Value::Null, |c| {
-            json!({"path": c.path.display().to_string(), "origin": origin(&c.origin)})
-        });
+        let config = self.config.as_ref().map_or(
+            Value::Null,
+            |c| json!({"path": c.path.display().to_string(), "origin": origin(&c.origin)}),
+        );
         let out = json!({
             "config": config,
             "workspace": {
@@ -157,7 +160,10 @@ impl Shown {
             ("subscription", self.workspace.subscription_id().to_owned()),
             ("location", i.location.clone().unwrap_or_default()),
             ("workspace id", i.workspace_id.clone()),
-            ("provisioning", i.provisioning_state.clone().unwrap_or_default()),
+            (
+                "provisioning",
+                i.provisioning_state.clone().unwrap_or_default(),
+            ),
             ("arm id", i.id.clone()),
         ];
         rows.iter()
