@@ -6,7 +6,9 @@ use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
-use auth_core::{AccessToken, CacheKey, CachePartition, Scopes, Secret, TenantId, TokenCache, TokenType};
+use auth_core::{
+    AccessToken, CacheKey, CachePartition, Scopes, Secret, TenantId, TokenCache, TokenType,
+};
 
 struct Fixture {
     cache: TokenCache,
@@ -17,25 +19,52 @@ struct Fixture {
 
 impl Fixture {
     fn key(&self) -> CacheKey<'_> {
-        CacheKey { partition: &self.partition, tenant: &self.tenant, scopes: &self.scopes, cae: false }
+        CacheKey {
+            partition: &self.partition,
+            tenant: &self.tenant,
+            scopes: &self.scopes,
+            cae: false,
+        }
     }
 }
 
 fn fixture() -> Arc<Fixture> {
     let f = Fixture {
         cache: TokenCache::new(),
-        partition: CachePartition::new("https://login.microsoftonline.com", "0f6e4a3c-1b2d-4c5e-8f90-a1b2c3d4e5f6"),
+        partition: CachePartition::new(
+            "https://login.microsoftonline.com",
+            "0f6e4a3c-1b2d-4c5e-8f90-a1b2c3d4e5f6",
+        ),
         tenant: TenantId::new("72f988bf-86f1-41af-91ab-2d7cd011db47").unwrap(),
         scopes: Scopes::for_resource("https://management.core.windows.net/").unwrap(),
     };
     // A realistic token: ~1.5 KB of JWT text.
-    let text = format!("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{}.sig", "A".repeat(1400));
-    let token = AccessToken::from_lifetime(Secret::new(text), TokenType::Bearer, SystemTime::now(), Duration::from_secs(3600), None);
+    let text = format!(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{}.sig",
+        "A".repeat(1400)
+    );
+    let token = AccessToken::from_lifetime(
+        Secret::new(text),
+        TokenType::Bearer,
+        SystemTime::now(),
+        Duration::from_secs(3600),
+        None,
+    );
     f.cache.insert(&f.key(), &token);
     // A few other keys, as a process with several resources has.
-    for r in ["https://ml.azure.com", "https://storage.azure.com/", "https://vault.azure.net"] {
+    for r in [
+        "https://ml.azure.com",
+        "https://storage.azure.com/",
+        "https://vault.azure.net",
+    ] {
         let s = Scopes::for_resource(r).unwrap();
-        f.cache.insert(&CacheKey { scopes: &s, ..f.key() }, &token);
+        f.cache.insert(
+            &CacheKey {
+                scopes: &s,
+                ..f.key()
+            },
+            &token,
+        );
     }
     Arc::new(f)
 }
@@ -83,6 +112,14 @@ fn main() {
     let median = samples[samples.len() / 2];
     let one = throughput(&f, 1, Duration::from_secs(2));
     let two = throughput(&f, 2, Duration::from_secs(2));
-    println!("cache hit (warm key): median {median:.1} ns/hit (p10 {:.1}, p90 {:.1})", samples[5], samples[45]);
-    println!("cache hit throughput: 1 thread {:.1} M hits/s, 2 threads {:.1} M hits/s, scaling {:.2}x", one / 1e6, two / 1e6, two / one);
+    println!(
+        "cache hit (warm key): median {median:.1} ns/hit (p10 {:.1}, p90 {:.1})",
+        samples[5], samples[45]
+    );
+    println!(
+        "cache hit throughput: 1 thread {:.1} M hits/s, 2 threads {:.1} M hits/s, scaling {:.2}x",
+        one / 1e6,
+        two / 1e6,
+        two / one
+    );
 }

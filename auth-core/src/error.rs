@@ -426,14 +426,17 @@ impl fmt::Display for Error {
         if let Some(h) = &self.0.hint {
             write!(f, "; {h}")?;
         }
-        if let Some(e) = &self.0.entra {
-            if let Some(t) = &e.trace_id {
-                write!(f, " (trace id {t}")?;
-                if let Some(c) = &e.correlation_id {
-                    write!(f, ", correlation id {c}")?;
-                }
-                f.write_str(")")?;
+        if let Some(t) = self.0.entra.as_ref().and_then(|e| e.trace_id.as_ref()) {
+            write!(f, " (trace id {t}")?;
+            if let Some(c) = self
+                .0
+                .entra
+                .as_ref()
+                .and_then(|e| e.correlation_id.as_ref())
+            {
+                write!(f, ", correlation id {c}")?;
             }
+            f.write_str(")")?;
         }
         for a in &self.0.attempts {
             write!(f, "\n  - {a}")?;

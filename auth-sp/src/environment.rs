@@ -23,7 +23,8 @@
 //! error naming the missing variables and every variable looked at. A touched source wins even
 //! when a later one is complete: a half-configured `AZURE_*` set is reported, not skipped.
 //!
-//! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud),
+//! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud; for an
+//! sdk-auth file, its `activeDirectoryEndpointUrl` comes first),
 //! `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`-separated, or `*`) and
 //! `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`. Boolean variables
 //! (`AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`, `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`) are
@@ -135,7 +136,8 @@ impl ServicePrincipalCredential {
     /// The credential the environment describes; see the [module documentation](self) for
     /// the variables and their precedence. `Unavailable` when none is set.
     pub fn from_env(env: &dyn Env, options: ServicePrincipalOptions) -> Result<Self, Error> {
-        let options = with_env_defaults(env, options)
+        let explicit_cloud = options.cloud.is_some();
+        let mut options = with_env_defaults(env, options)
             .map_err(|e| e.with_credential(EnvironmentCredential::NAME))?;
         if let Some(c) = Self::from_azure_vars(env, &options)? {
             return Ok(c);
@@ -146,6 +148,13 @@ impl ServicePrincipalCredential {
             }
         }
         if let Some(path) = env.var(AZURE_AUTH_LOCATION) {
+            // The file's activeDirectoryEndpointUrl wins over AZURE_AUTHORITY_HOST.
+            if !explicit_cloud {
+                let file_cloud = Self::sdk_auth_cloud(Path::new(&path));
+                if file_cloud.is_some() {
+                    options.cloud = file_cloud;
+                }
+            }
             return Self::from_sdk_auth_file(path, options);
         }
         Err(Error::unavailable(format!(
@@ -343,6 +352,13 @@ impl ServicePrincipalCredential {
             options,
         )
         .map(Self::Certificate)
+    }
+
+    /// The cloud an sdk-auth file names, if it can be read and names one.
+    fn sdk_auth_cloud(path: &Path) -> Option<Cloud> {
+        let bytes = Zeroizing::new(std::fs::read(path).ok()?);
+        let host = SdkAuth::parse(&bytes).ok()?.active_directory_endpoint_url?;
+        Cloud::public().with_authority_host(&host).ok()
     }
 
     /// The credential's name, such as `client secret credential`.
@@ -859,7 +875,18 @@ mod tests {
         let p = path.to_str().unwrap();
         check(
             &[("AZURE_AUTH_LOCATION", p)],
-            &["client secret credential t-sdk c-sdk"],
+            &[
+                "client secret credential t-sdk c-sdk",
+                "https://login.chinacloudapi.cn",
+            ],
+        );
+        // The file's authority host wins over AZURE_AUTHORITY_HOST.
+        check(
+            &[
+                ("AZURE_AUTH_LOCATION", p),
+                ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+            ],
+            &["https://login.chinacloudapi.cn"],
         );
         std::fs::write(&path, b"{").unwrap();
         check(

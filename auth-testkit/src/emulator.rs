@@ -177,6 +177,17 @@ impl Emulator {
         self.shared.lock().records.clone()
     }
 
+    /// The recorded requests classified as `endpoint`, oldest first.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .records
+            .iter()
+            .filter(|r| r.endpoint == Some(endpoint))
+            .cloned()
+            .collect()
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.shared.lock().records.clear();
@@ -244,6 +255,12 @@ impl Emulator {
             decide_device_code(&mut st, user_code, false, "", None, None, false),
             DeviceDecision::Declined
         )
+    }
+
+    /// The emulator's current time in epoch seconds (the real clock plus any
+    /// [`advance_clock`](Emulator::advance_clock)), for building assertions in tests.
+    pub fn now(&self) -> i64 {
+        self.shared.lock().now()
     }
 
     /// Moves the emulator's clock forward (token, code and assertion expiry), so tests

@@ -359,11 +359,20 @@ fn fault_response(
             }
             resp
         }
-        Fault::MalformedJson => Resp::new(200)
-            .header("content-type", json)
-            .body(br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAi"#.to_vec()),
+        Fault::MalformedJson => {
+            let body: &[u8] = match service {
+                Service::Arm => br#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg","name":"#,
+                _ => br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAi"#,
+            };
+            Resp::new(200)
+                .header("content-type", json)
+                .body(body.to_vec())
+        }
         Fault::TruncatedBody => {
-            let full = br#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"truncated"}"#;
+            let full: &[u8] = match service {
+                Service::Arm => br#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000000","name":"truncated","type":"Microsoft.MachineLearningServices/workspaces","properties":{}}"#,
+                _ => br#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"truncated"}"#,
+            };
             Resp::new(200)
                 .header("content-type", json)
                 .header("content-length", &full.len().to_string())

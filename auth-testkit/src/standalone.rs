@@ -56,7 +56,8 @@ fn banner(e: &Emulator, ca_note: &str, curl_ca: &str) -> String {
          \x20 tenant id:       {tenant} ({domain})\n\
          \x20 client id:       {client}\n\
          \x20 client secret:   {secret}\n\
-         \x20 user:            {user} / password {password}\n\
+         \x20 user:            {user} / password {password} (MFA code, when asked: {mfa})\n\
+         \x20 public client:   {cli} (Azure CLI; auth code + PKCE or device code)\n\
          \x20 subscription:    {sub}\n\
          \x20 resource group:  {rg}\n\
          \x20 workspace:       {ws}\n\
@@ -76,8 +77,27 @@ fn banner(e: &Emulator, ca_note: &str, curl_ca: &str) -> String {
         secret = sample::CLIENT_SECRET,
         user = sample::USER_NAME,
         password = sample::USER_PASSWORD,
+        mfa = crate::MFA_CODE,
+        cli = crate::AZURE_CLI_CLIENT_ID,
         sub = sample::SUBSCRIPTION_ID,
         rg = sample::RESOURCE_GROUP,
         ws = sample::WORKSPACE_NAME,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn banner_shows_endpoints_sample_credentials_and_curl_commands() {
+        let e = Emulator::start(Setup::sample()).await.unwrap();
+        let text = banner(&e, "", "");
+        assert!(text.contains(&format!("Entra authority:   {}", e.authority_host())));
+        assert!(text.contains(&format!("ARM endpoint:      {}", e.arm_endpoint())));
+        assert!(text.contains("EMULATOR SAMPLE CREDENTIALS"));
+        assert!(text.contains(sample::CLIENT_SECRET));
+        assert!(text.contains("curl -s"));
+        assert!(text.contains("workspaces/ws-demo?api-version=2022-05-01"));
+    }
 }

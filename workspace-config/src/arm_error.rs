@@ -6,6 +6,8 @@ use std::time::Duration;
 use auth_core::ErrorKind;
 use auth_core::http::HttpResponse;
 
+use crate::resource_http::parse_error_body;
+
 /// What every ARM error response says: status, `error.code`, `error.message` and the request
 /// ids to quote to support.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -370,22 +372,6 @@ impl From<ArmError> for auth_core::Error {
         }
         out.with_source(e)
     }
-}
-
-/// `error.code` and `error.message` of an ARM error body (or the top-level `code`/`message`
-/// some gateways send); empty strings when the body is not one.
-fn parse_error_body(body: &[u8]) -> (String, String) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (String::new(), String::new());
-    };
-    let e = v.get("error").filter(|e| e.is_object()).unwrap_or(&v);
-    let s = |k: &str| {
-        e.get(k)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (s("code"), s("message"))
 }
 
 /// The text between `marker` and the next `'` in `message`.

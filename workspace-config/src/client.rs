@@ -8,7 +8,10 @@ use auth_core::http::HttpResponse;
 use auth_core::{Cloud, Pipeline, TokenCredential, TokenRequest};
 
 use crate::arm_error::ArmError;
-use crate::workspace::{ARM_API_VERSION, WORKSPACE_TYPE, Workspace, arm_base, encode_segment};
+use crate::resource_http::{
+    encode_segment, origin_of, same_origin, send_authenticated, strip_query,
+};
+use crate::workspace::{ARM_API_VERSION, WORKSPACE_TYPE, Workspace, arm_base};
 
 /// The most pages a list call follows before it gives up (a guard against a `nextLink` loop).
 pub const DEFAULT_MAX_PAGES: usize = 100;
@@ -123,6 +126,55 @@ impl WorkspaceInfo {
 /// (`https://management.core.windows.net/` in the public cloud). Requests go through the
 /// [`Pipeline`] (its retry policy handles 408/429/5xx and `Retry-After`). A 401 carrying a claims
 /// challenge is answered once: one new token with the claims, one retry.
+///
+/// # Example
+///
+/// Any `auth_core::http::HttpClient` is a transport; here a closure answers like ARM:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::{Duration, SystemTime};
+/// use auth_core::http::{HttpRequest, HttpResponse, TransportError};
+/// use auth_core::{AccessToken, Cloud, Pipeline, Secret, TokenCredential, TokenFuture, TokenRequest, TokenType};
+/// use workspace_config::{Workspace, WorkspaceClient};
+/// # #[derive(Debug)] struct Fixed;
+/// # impl TokenCredential for Fixed {
+/// #     fn get_token<'a>(&'a self, _: &'a TokenRequest) -> TokenFuture<'a> {
+/// #         Box::pin(async { Ok(AccessToken::from_lifetime(Secret::new("eyJ0eXAi"), TokenType::Bearer, SystemTime::now(), Duration::from_secs(3600), None)) })
+/// #     }
+/// #     fn name(&self) -> &'static str { "fixed credential" }
+/// # }
+/// # #[derive(Debug)] struct NoSleep;
+/// # impl auth_core::http::Sleep for NoSleep {
+/// #     fn sleep(&self, _: Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+/// #         Box::pin(std::future::pending())
+/// #     }
+/// # }
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let waker = std::task::Waker::noop();
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } }
+/// # }
+///
+/// let arm = |request: HttpRequest| async move {
+///     assert_eq!(
+///         request.uri().to_string(),
+///         "https://management.azure.com/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws?api-version=2022-05-01"
+///     );
+///     let body = r#"{"id": "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws",
+///                    "name": "ws", "location": "eastus2", "properties": {"workspaceId": "3f0c…"}}"#;
+///     Ok::<HttpResponse, TransportError>(http::Response::new(body.as_bytes().to_vec()))
+/// };
+/// let client = WorkspaceClient::new(
+///     Arc::new(Fixed), // any credential: auth-sp, auth-msi, auth-cli, auth-interactive
+///     Cloud::public(),
+///     Pipeline::new(Arc::new(arm), Arc::new(NoSleep)),
+/// );
+/// let info = block_on(client.get(&Workspace::new("sub", "rg", "ws")?))?;
+/// assert_eq!(info.location.as_deref(), Some("eastus2"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct WorkspaceClient {
     credential: Arc<dyn TokenCredential>,
@@ -191,12 +243,67 @@ impl WorkspaceClient {
             ));
         }
         let url = workspace.arm_url(&self.cloud);
-        let resp = self.send_get(&url).await?;
+        let correlation = auth_core::entra::new_request_id();
+        let resp = self.send_get(&url, &correlation).await?;
         let value = json_body(&resp)?;
         WorkspaceInfo::from_value(&value).map_err(|reason| ArmError::InvalidResponse {
             status: resp.status().as_u16(),
             reason,
         })
+    }
+
+    /// SDK v1's `Workspace.get(name, subscription_id=..., resource_group=...)`: with a resource
+    /// group, the workspace GET; without one, the workspace of that name (case-insensitive) among
+    /// the subscription's, which must be unique.
+    ///
+    /// No match is [`ArmError::NotFound`] (`ResourceNotFound`); a name found in several resource
+    /// groups is a configuration error that lists them.
+    pub async fn get_by_name(
+        &self,
+        subscription_id: &str,
+        resource_group: Option<&str>,
+        name: &str,
+    ) -> Result<WorkspaceInfo, ArmError> {
+        if let Some(rg) = resource_group {
+            let ws = Workspace::new(subscription_id, rg, name).map_err(ArmError::Request)?;
+            return self.get(&ws).await;
+        }
+        check_segment("workspace name", name)?;
+        let mut matches: Vec<WorkspaceInfo> = self
+            .list_by_subscription(subscription_id)
+            .await?
+            .into_iter()
+            .filter(|w| w.name.eq_ignore_ascii_case(name))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.remove(0)),
+            0 => Err(ArmError::NotFound {
+                info: Box::new(crate::arm_error::ArmErrorInfo {
+                    status: 404,
+                    code: "ResourceNotFound".into(),
+                    message: format!(
+                        "no workspace named '{name}' is visible in subscription '{subscription_id}'"
+                    ),
+                    request_id: None,
+                    correlation_id: None,
+                }),
+                code: crate::NotFoundCode::ResourceNotFound,
+            }),
+            _ => {
+                let groups: Vec<String> = matches
+                    .iter()
+                    .filter_map(|w| w.workspace().ok())
+                    .map(|w| w.resource_group().to_owned())
+                    .collect();
+                Err(ArmError::Request(
+                    auth_core::Error::configuration(format!(
+                        "several workspaces are named {name:?} in subscription {subscription_id} (resource groups {})",
+                        groups.join(", ")
+                    ))
+                    .with_hint("name the resource group too"),
+                ))
+            }
+        }
     }
 
     /// SDK v1's `Workspace.list(subscription_id, resource_group=...)`: every workspace in the
@@ -236,8 +343,10 @@ impl WorkspaceClient {
         let mut out = Vec::new();
         let mut seen = vec![first.clone()];
         let mut url = first;
+        // One correlation id for every page of the operation, as ARM clients do.
+        let correlation = auth_core::entra::new_request_id();
         for _ in 0..self.max_pages {
-            let resp = self.send_get(&url).await?;
+            let resp = self.send_get(&url, &correlation).await?;
             let status = resp.status().as_u16();
             let page = json_body(&resp)?;
             let invalid = |reason: String| ArmError::InvalidResponse { status, reason };
@@ -279,67 +388,48 @@ impl WorkspaceClient {
     }
 
     /// Sends one authenticated GET; answers one claims challenge; fails on any non-2xx.
-    async fn send_get(&self, url: &str) -> Result<HttpResponse, ArmError> {
+    ///
+    /// `correlation` goes in `x-ms-correlation-request-id` (ARM echoes it and logs it: quote it
+    /// to support); each request also gets its own `x-ms-client-request-id`.
+    async fn send_get(&self, url: &str, correlation: &str) -> Result<HttpResponse, ArmError> {
         let request =
             TokenRequest::for_resource(self.cloud.arm_audience()).map_err(ArmError::Request)?;
-        let resp = self.send_with_token(url, &request).await?;
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        if resp.status() == http::StatusCode::UNAUTHORIZED
-            && let Some(claims) = auth_core::challenge::claims_challenge(resp.headers())
-        {
-            tracing::debug!(url = %strip_query(url), "answering an ARM claims challenge");
-            let request = request.with_claims(claims.clone());
-            let retried = self.send_with_token(url, &request).await?;
-            if retried.status().is_success() {
-                return Ok(retried);
-            }
-            return Err(ArmError::from_response(&retried, Some(claims)));
-        }
-        Err(ArmError::from_response(&resp, None))
-    }
-
-    async fn send_with_token(
-        &self,
-        url: &str,
-        request: &TokenRequest,
-    ) -> Result<HttpResponse, ArmError> {
-        let token = self
-            .credential
-            .get_token(request)
-            .await
-            .map_err(ArmError::Request)?;
-        let auth = auth_core::bearer_value(&token).map_err(ArmError::Request)?;
-        drop(token);
         let uri: http::Uri = url.parse().map_err(|_| {
             ArmError::Request(auth_core::Error::configuration(format!(
                 "cannot build an ARM URL from {:?}",
                 strip_query(url)
             )))
         })?;
-        tracing::debug!(url = %strip_query(url), "ARM GET");
-        self.pipeline
-            .send(|| {
-                http::Request::get(uri.clone())
-                    .header(http::header::AUTHORIZATION, auth.clone())
-                    .header(http::header::ACCEPT, "application/json")
-                    .header(http::header::USER_AGENT, USER_AGENT)
-                    .body(Vec::new())
-                    .map_err(|e| {
-                        auth_core::Error::configuration(format!(
-                            "cannot build the ARM request: {e}"
-                        ))
-                    })
-            })
-            .await
-            .map_err(ArmError::Request)
+        let make = |auth: &http::HeaderValue| {
+            let client_request_id = auth_core::entra::new_request_id();
+            tracing::debug!(url = %strip_query(url), correlation, client_request_id, "ARM GET");
+            http::Request::get(uri.clone())
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::ACCEPT, "application/json")
+                .header(http::header::USER_AGENT, USER_AGENT)
+                .header("x-ms-client-request-id", client_request_id.as_str())
+                .header("x-ms-correlation-request-id", correlation)
+                .body(Vec::new())
+                .map_err(|e| {
+                    auth_core::Error::configuration(format!("cannot build the ARM request: {e}"))
+                })
+        };
+        let (resp, answered) =
+            send_authenticated(&self.pipeline, self.credential.as_ref(), &request, make)
+                .await
+                .map_err(ArmError::Request)?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(ArmError::from_response(&resp, answered))
+        }
     }
 }
 
 fn check_segment(what: &str, v: &str) -> Result<(), ArmError> {
     let segment = match what {
         "subscription id" => crate::workspace::ArmSegment::Subscription,
+        "workspace name" => crate::workspace::ArmSegment::Workspace,
         _ => crate::workspace::ArmSegment::ResourceGroup,
     };
     segment.check(v).map_err(|why| {
@@ -356,31 +446,6 @@ fn json_body(resp: &HttpResponse) -> Result<serde_json::Value, ArmError> {
     })
 }
 
-/// `scheme://authority` of a URL, lowercased, for the same-origin check and messages.
-fn origin_of(url: &str) -> String {
-    url.parse::<http::Uri>()
-        .ok()
-        .map(|u| {
-            format!(
-                "{}://{}",
-                u.scheme_str().unwrap_or_default(),
-                u.authority().map(|a| a.as_str()).unwrap_or_default()
-            )
-            .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
-}
-
-fn same_origin(a: &str, b: &str) -> bool {
-    let (a, b) = (origin_of(a), origin_of(b));
-    !a.is_empty() && a != "://" && a == b
-}
-
-/// The URL without its query (queries may carry skip tokens; never log them).
-fn strip_query(url: &str) -> &str {
-    url.split_once('?').map_or(url, |(p, _)| p)
-}
-
 #[cfg(test)]
 #[path = "client_tests.rs"]
 mod flow_tests;
@@ -388,34 +453,6 @@ mod flow_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins() {
-        assert!(same_origin(
-            "https://management.azure.com/subscriptions/s/providers/x?api-version=1&$skiptoken=abc",
-            "https://management.azure.com"
-        ));
-        assert!(same_origin(
-            "http://127.0.0.1:8080/a",
-            "http://127.0.0.1:8080"
-        ));
-        assert!(!same_origin(
-            "https://evil.example/a",
-            "https://management.azure.com"
-        ));
-        assert!(!same_origin(
-            "http://management.azure.com/a",
-            "https://management.azure.com"
-        ));
-        assert!(!same_origin(
-            "/relative/next",
-            "https://management.azure.com"
-        ));
-        assert!(!same_origin(
-            "http://127.0.0.1:8081/a",
-            "http://127.0.0.1:8080"
-        ));
-    }
 
     #[test]
     fn workspace_info_is_lenient() {

@@ -406,3 +406,60 @@ fn debug_shows_no_secret() {
         "WorkspaceClient { credential: \"counting credential\", cloud: \"AzureCloud\", arm_endpoint: \"https://management.azure.com/\", max_pages: 100, .. }"
     );
 }
+
+#[tokio::test]
+async fn get_by_name_without_a_resource_group() {
+    let in_rg = |rg: &str, name: &str| {
+        let mut v = ws_json(name);
+        v["id"] = format!(
+            "/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+        .into();
+        v
+    };
+    let list = |items: Vec<serde_json::Value>| ok(serde_json::json!({ "value": items }));
+
+    let script = Script::new(vec![list(vec![in_rg("rg1", "a"), in_rg("rg2", "B")])]);
+    let (c, _) = client(&script);
+    let found = c.get_by_name("s", None, "b").await.unwrap();
+    assert_eq!(found.workspace().unwrap().resource_group(), "rg2");
+
+    let script = Script::new(vec![list(vec![in_rg("rg1", "a")])]);
+    let (c, _) = client(&script);
+    let e = c.get_by_name("s", None, "zz").await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ArmError::NotFound {
+                code: NotFoundCode::ResourceNotFound,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("no workspace named 'zz' is visible in subscription 's'"),
+        "{e}"
+    );
+
+    let script = Script::new(vec![list(vec![in_rg("rg1", "a"), in_rg("rg2", "a")])]);
+    let (c, _) = client(&script);
+    let e = c.get_by_name("s", None, "a").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert!(
+        e.to_string()
+            .contains("(resource groups rg1, rg2); name the resource group too"),
+        "{e}"
+    );
+
+    // With a resource group: the plain GET.
+    let script = Script::new(vec![ok(ws_json("ws"))]);
+    let (c, _) = client(&script);
+    c.get_by_name("s", Some("rg"), "ws").await.unwrap();
+    assert!(
+        script.requests()[0]
+            .0
+            .contains("/workspaces/ws?api-version=")
+    );
+}

@@ -194,7 +194,7 @@ pub fn find_config(start: &Path, env: &dyn Env) -> Result<ConfigFile, ConfigErro
     let Some(value) = env.var(CONFIG_PATH_ENV) else {
         return search_config(&start);
     };
-    let named = start.join(expand_home(Path::new(value.trim()), env));
+    let named = absolute(&start.join(expand_home(Path::new(value.trim()), env)))?;
     match std::fs::metadata(&named) {
         Ok(m) if m.is_file() => load(&named, ConfigOrigin::Env),
         Ok(_) => {
@@ -229,7 +229,7 @@ pub fn find_config_from_process() -> Result<ConfigFile, ConfigError> {
 /// regular file found wins.
 ///
 /// A candidate that cannot be checked (a permission error, a symlink loop) stops the search with
-/// [`ConfigError::Io`] naming it, where SDK v1 would silently skip it and possibly use another
+/// [`ConfigError::UnreadableDirectory`] naming its directory, where SDK v1 would silently skip it and possibly use another
 /// file. When nothing is found, [`ConfigError::NotFound`] lists every path tried.
 pub fn search_config(path: &Path) -> Result<ConfigFile, ConfigError> {
     search_config_named(path, &FILE_NAMES)
@@ -241,7 +241,7 @@ pub fn search_config_named(path: &Path, file_names: &[&str]) -> Result<ConfigFil
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => return load(&path, ConfigOrigin::Explicit),
         Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) if skippable(&e) => {}
         Err(source) => {
             return Err(ConfigError::Io {
                 path,
@@ -311,16 +311,19 @@ fn candidates_named(start: &Path, file_names: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-/// `start`, then each parent (symlink-resolved when it exists) up to and including the root.
+/// `start`, then each parent (`realpath` of `dir/..`, as v1) up to and including the root.
 fn ancestors(start: &Path) -> Vec<PathBuf> {
     let mut out = vec![start.to_path_buf()];
     let mut current = start.to_path_buf();
     // Bounded: a path has few components; the bound only guards against a resolver cycle.
     for _ in 0..4096 {
-        let Some(parent) = current.parent() else {
+        let Some(lexical) = current.parent() else {
             break;
         };
-        let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+        // v1: realpath(join(path, "..")), which resolves `path` itself first when it is a
+        // symlink; for a path that does not exist, the lexical parent.
+        let parent =
+            std::fs::canonicalize(current.join("..")).unwrap_or_else(|_| lexical.to_path_buf());
         if parent == current || out.contains(&parent) {
             break;
         }
@@ -330,9 +333,21 @@ fn ancestors(start: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// An absolute, lexically normalised path (v1's `abspath`: `.` and `..` folded without touching
+/// the filesystem). A relative path is resolved on the filesystem.
 fn absolute(path: &Path) -> Result<PathBuf, ConfigError> {
     if path.is_absolute() {
-        return Ok(path.to_path_buf());
+        let mut out = PathBuf::new();
+        for c in path.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other.as_os_str()),
+            }
+        }
+        return Ok(out);
     }
     std::fs::canonicalize(path).map_err(|source| ConfigError::Io {
         path: path.to_owned(),

@@ -198,6 +198,21 @@ fn parents_are_symlink_resolved() {
     t.config("real/.azureml/config.json");
     let found = find_config(&t.path("link/inner"), &no_env()).unwrap();
     assert_eq!(found.path, t.path("real/.azureml/config.json"));
+
+    // The start itself a symlink: its parent is the target's parent (realpath of start/..),
+    // not the directory holding the link.
+    let t = Tree::new();
+    t.dir("work");
+    t.dir("other/deep");
+    std::os::unix::fs::symlink(t.path("other/deep"), t.path("work/lnk")).unwrap();
+    t.config("other/.azureml/config.json");
+    t.config("work/.azureml/config.json");
+    let found = find_config(&t.path("work/lnk"), &no_env()).unwrap();
+    assert_eq!(found.path, t.path("other/.azureml/config.json"));
+    let ConfigOrigin::Search { tried } = &found.origin else {
+        panic!("{:?}", found.origin)
+    };
+    assert_eq!(tried, &vec![t.path("work/lnk/.azureml/config.json")]);
 }
 
 #[test]
@@ -256,6 +271,13 @@ fn explicit_file_and_directory() {
         search_config(&t.path("proj/missing/deeper")).unwrap().path,
         want
     );
+    // `.` and `..` are folded first, as v1's abspath does.
+    let found = search_config(&t.path("proj/src/../src/./")).unwrap();
+    assert_eq!(found.path, want);
+    let ConfigOrigin::Search { tried } = &found.origin else {
+        panic!("{:?}", found.origin)
+    };
+    assert_eq!(tried[0], t.path("proj/src/.azureml/config.json"));
     // load_config on a directory or a missing file: an io error naming it.
     let e = load_config(&t.path("proj")).unwrap_err();
     assert!(
@@ -286,11 +308,12 @@ fn env_override() {
     // A directory, relative to the start: searched like v1's path.
     let e = env(&[(CONFIG_PATH_ENV, "../shared/dir")]);
     let found = find_config(&start, &e).unwrap();
-    assert_eq!(
-        found.path,
-        start.join("../shared/dir/aml_config/config.json")
-    );
+    assert_eq!(found.path, t.path("shared/dir/aml_config/config.json"));
     assert_eq!(found.origin, ConfigOrigin::Env);
+
+    // A file, relative: the path is normalised.
+    let e = env(&[(CONFIG_PATH_ENV, "./../shared/ws.json")]);
+    assert_eq!(find_config(&start, &e).unwrap().path, file);
 
     // `~` is the HOME of the injected env.
     let e = env(&[

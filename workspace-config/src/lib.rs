@@ -13,11 +13,18 @@
 //!
 //! 1. If [`CONFIG_PATH_ENV`] (`AZUREML_CONFIG_PATH`) is set, its path replaces the start: a file
 //!    is used as is, a directory is searched as below. A path that does not exist is an error.
-//! 2. An existing *file* at the start path is used as is, whatever its name.
+//! 2. A leading `~` is the home directory (from the injected environment). An existing *file* at
+//!    the start path is used as is, whatever its name.
 //! 3. Otherwise the subfolders `.azureml`, `aml_config`, then the directory itself (the outer
-//!    loop), the names `config.json` then `project.json`, and for each pair every directory from
-//!    the start up to the root ([`candidates`] lists them). The first regular file wins, so a
-//!    parent's `.azureml/config.json` beats `./config.json`.
+//!    loop), the names `config.json` then `project.json` (the middle loop), and for each pair
+//!    every directory from the start up to the root, each parent being `realpath(dir/..)` as in
+//!    v1 ([`candidates`] lists them). The first regular file wins, so a parent's
+//!    `.azureml/config.json` beats `./config.json`, and `../.azureml/project.json` beats
+//!    `./aml_config/config.json`.
+//!
+//! One deliberate difference from v1: a candidate that cannot be checked (a directory without
+//! permission, a symlink loop) stops the search with [`ConfigError::UnreadableDirectory`], where
+//! v1 silently skips it and may pick a file further down the order.
 //!
 //! The result ([`ConfigFile`]) says which file was used and how; "not found"
 //! ([`ConfigError::NotFound`]) lists every path tried. Errors name the file and say what to do.
@@ -54,7 +61,8 @@
 //!
 //! # Reaching the workspace
 //!
-//! [`WorkspaceClient::get`] is SDK v1's ARM GET (api-version [`ARM_API_VERSION`]);
+//! [`WorkspaceClient::get`] is SDK v1's ARM GET (api-version [`ARM_API_VERSION`]), and
+//! [`WorkspaceClient::get_by_name`] its `Workspace.get` with an optional resource group;
 //! [`WorkspaceClient::list_by_resource_group`] and [`WorkspaceClient::list_by_subscription`]
 //! follow `nextLink` (same host only, bounded). ARM errors become [`ArmError`]: 403
 //! `AuthorizationFailed` with the missing action and the scope as fields, the three 404s, 401
@@ -87,6 +95,7 @@ mod arm_error;
 mod client;
 mod config;
 mod error;
+mod resource_http;
 mod workspace;
 
 pub use arm_error::{ArmError, ArmErrorInfo, NotFoundCode};

@@ -5,6 +5,7 @@ use std::fmt;
 use auth_core::{Cloud, TenantId};
 
 use crate::config::{ConfigFile, WorkspaceConfig};
+use crate::resource_http::encode_segment;
 
 /// The api-version of SDK v1's workspace GET (azureml-core 1.61 hard-codes it), also used for
 /// the list calls.
@@ -121,25 +122,6 @@ pub(crate) fn parse_workspace_id(id: &str) -> Result<(String, String, String), &
     ))
 }
 
-/// Percent-encodes one URL path segment (everything but RFC 3986 unreserved characters).
-pub(crate) fn encode_segment(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char);
-            }
-            _ => {
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
-    out
-}
-
 /// `{arm}` without its trailing `/`.
 pub(crate) fn arm_base(cloud: &Cloud) -> &str {
     cloud.arm_endpoint().trim_end_matches('/')
@@ -200,7 +182,8 @@ impl Workspace {
         Ok(ws)
     }
 
-    /// The workspace of a parsed config (the cloud hint is resolved by [`Self::from_config`]).
+    /// The workspace of a parsed config, with its hints (a cloud name that is not a known cloud
+    /// is dropped here; [`Self::from_config`] reports it instead).
     pub fn from_workspace_config(config: &WorkspaceConfig) -> Self {
         Self {
             subscription_id: config.subscription_id.clone(),

@@ -15,13 +15,21 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         Self {
-            partition: CachePartition::new("https://login.microsoftonline.com", "11111111-1111-1111-1111-111111111111"),
+            partition: CachePartition::new(
+                "https://login.microsoftonline.com",
+                "11111111-1111-1111-1111-111111111111",
+            ),
             tenant: TenantId::new("contoso.onmicrosoft.com").unwrap(),
             scopes: Scopes::for_resource("https://management.core.windows.net/").unwrap(),
         }
     }
     fn key(&self) -> CacheKey<'_> {
-        CacheKey { partition: &self.partition, tenant: &self.tenant, scopes: &self.scopes, cae: false }
+        CacheKey {
+            partition: &self.partition,
+            tenant: &self.tenant,
+            scopes: &self.scopes,
+            cae: false,
+        }
     }
 }
 
@@ -58,22 +66,77 @@ async fn a_hit_does_not_fetch_and_keys_are_separate() {
     let cache = TokenCache::with_clock(clock.clone());
     let fx = Fixture::new();
     assert!(cache.get(&fx.key()).is_none());
-    cache.get_or_fetch(&fx.key(), || async { Ok(token("a", T0, 3600)) }).await.unwrap();
-    let hit = cache.get_or_fetch(&fx.key(), || async { Err(Error::configuration("must not fetch")) }).await.unwrap();
+    cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("a", T0, 3600)) })
+        .await
+        .unwrap();
+    let hit = cache
+        .get_or_fetch(&fx.key(), || async {
+            Err(Error::configuration("must not fetch"))
+        })
+        .await
+        .unwrap();
     assert_eq!(hit.token().expose_secret(), "a");
     // Another tenant, other scopes, CAE: each its own key.
     let other_tenant = TenantId::new("fabrikam.onmicrosoft.com").unwrap();
     let ml = Scopes::for_resource("https://ml.azure.com").unwrap();
-    assert!(cache.get(&CacheKey { tenant: &other_tenant, ..fx.key() }).is_none());
-    assert!(cache.get(&CacheKey { scopes: &ml, ..fx.key() }).is_none());
-    assert!(cache.get(&CacheKey { cae: true, ..fx.key() }).is_none());
-    let other_client = CachePartition::new("https://login.microsoftonline.com", "22222222-2222-2222-2222-222222222222");
-    assert!(cache.get(&CacheKey { partition: &other_client, ..fx.key() }).is_none());
+    assert!(
+        cache
+            .get(&CacheKey {
+                tenant: &other_tenant,
+                ..fx.key()
+            })
+            .is_none()
+    );
+    assert!(
+        cache
+            .get(&CacheKey {
+                scopes: &ml,
+                ..fx.key()
+            })
+            .is_none()
+    );
+    assert!(
+        cache
+            .get(&CacheKey {
+                cae: true,
+                ..fx.key()
+            })
+            .is_none()
+    );
+    let other_client = CachePartition::new(
+        "https://login.microsoftonline.com",
+        "22222222-2222-2222-2222-222222222222",
+    );
+    assert!(
+        cache
+            .get(&CacheKey {
+                partition: &other_client,
+                ..fx.key()
+            })
+            .is_none()
+    );
     // Scope order does not matter.
     let ab = Scopes::new(["b/.default", "a/.default"]).unwrap();
     let ba = Scopes::new(["a/.default", "b/.default"]).unwrap();
-    cache.insert(&CacheKey { scopes: &ab, ..fx.key() }, &token("ab", T0, 3600));
-    assert_eq!(cache.get(&CacheKey { scopes: &ba, ..fx.key() }).unwrap().token().expose_secret(), "ab");
+    cache.insert(
+        &CacheKey {
+            scopes: &ab,
+            ..fx.key()
+        },
+        &token("ab", T0, 3600),
+    );
+    assert_eq!(
+        cache
+            .get(&CacheKey {
+                scopes: &ba,
+                ..fx.key()
+            })
+            .unwrap()
+            .token()
+            .expose_secret(),
+        "ab"
+    );
 }
 
 #[tokio::test]
@@ -81,10 +144,16 @@ async fn a_failed_early_refresh_serves_the_still_valid_token_and_backs_off() {
     let clock = ManualClock::at(T0);
     let cache = TokenCache::with_clock(clock.clone());
     let fx = Fixture::new();
-    cache.get_or_fetch(&fx.key(), || async { Ok(token("old", T0, 3600)) }).await.unwrap();
+    cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("old", T0, 3600)) })
+        .await
+        .unwrap();
     // Refresh time (5 min before expiry) has come; the token is still valid.
     clock.advance(3400);
-    assert!(cache.get(&fx.key()).is_none(), "due for refresh: not a plain hit");
+    assert!(
+        cache.get(&fx.key()).is_none(),
+        "due for refresh: not a plain hit"
+    );
     let attempts = AtomicUsize::new(0);
     let fail = || async {
         attempts.fetch_add(1, Ordering::SeqCst);
@@ -99,7 +168,10 @@ async fn a_failed_early_refresh_serves_the_still_valid_token_and_backs_off() {
     assert_eq!(attempts.load(Ordering::SeqCst), 1);
     // After 30 s: one more attempt, which succeeds.
     clock.advance(30);
-    let got = cache.get_or_fetch(&fx.key(), || async { Ok(token("new", T0 + 3440, 3600)) }).await.unwrap();
+    let got = cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("new", T0 + 3440, 3600)) })
+        .await
+        .unwrap();
     assert_eq!(got.token().expose_secret(), "new");
     assert_eq!(cache.get(&fx.key()).unwrap().token().expose_secret(), "new");
 }
@@ -109,11 +181,23 @@ async fn an_expired_token_is_never_served() {
     let clock = ManualClock::at(T0);
     let cache = TokenCache::with_clock(clock.clone());
     let fx = Fixture::new();
-    cache.get_or_fetch(&fx.key(), || async { Ok(token("old", T0, 3600)) }).await.unwrap();
+    cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("old", T0, 3600)) })
+        .await
+        .unwrap();
     clock.advance(3600);
     assert!(cache.get(&fx.key()).is_none());
-    let err = cache.get_or_fetch(&fx.key(), || async { Err(Error::new(ErrorKind::Service, "down")) }).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Service, "the expired token must not hide the failure");
+    let err = cache
+        .get_or_fetch(&fx.key(), || async {
+            Err(Error::new(ErrorKind::Service, "down"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Service,
+        "the expired token must not hide the failure"
+    );
     // Even a token inserted already expired is not served.
     cache.insert(&fx.key(), &token("stale", T0, 10));
     assert!(cache.get(&fx.key()).is_none());
@@ -132,16 +216,25 @@ async fn a_fetch_failure_reaches_every_waiter_and_the_next_call_tries_again() {
                 .get_or_fetch(&fx.key(), || async {
                     fetches.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(30)).await;
-                    Err::<auth_core::AccessToken, _>(Error::new(ErrorKind::Authentication, "wrong secret"))
+                    Err::<auth_core::AccessToken, _>(Error::new(
+                        ErrorKind::Authentication,
+                        "wrong secret",
+                    ))
                 })
                 .await
         }));
     }
     for t in tasks {
-        assert_eq!(t.await.unwrap().unwrap_err().kind(), ErrorKind::Authentication);
+        assert_eq!(
+            t.await.unwrap().unwrap_err().kind(),
+            ErrorKind::Authentication
+        );
     }
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
-    let ok = cache.get_or_fetch(&fx.key(), || async { Ok(token("t", T0, 3600)) }).await.unwrap();
+    let ok = cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("t", T0, 3600)) })
+        .await
+        .unwrap();
     assert_eq!(ok.token().expose_secret(), "t");
 }
 
@@ -163,11 +256,19 @@ async fn a_cancelled_leader_hands_the_fetch_to_a_waiter() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let waiter = {
         let (cache, fx) = (cache.clone(), fx.clone());
-        tokio::spawn(async move { cache.get_or_fetch(&fx.key(), || async { Ok(token("waiter", T0, 3600)) }).await })
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch(&fx.key(), || async { Ok(token("waiter", T0, 3600)) })
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     leader.abort();
-    let got = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("the waiter must not hang").unwrap().unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the waiter must not hang")
+        .unwrap()
+        .unwrap();
     assert_eq!(got.token().expose_secret(), "waiter");
 }
 
@@ -176,7 +277,13 @@ async fn one_keys_refresh_never_blocks_another_keys_hits() {
     let cache = Arc::new(TokenCache::with_clock(ManualClock::at(T0)));
     let fx = Arc::new(Fixture::new());
     let ml = Scopes::for_resource("https://ml.azure.com").unwrap();
-    cache.insert(&CacheKey { scopes: &ml, ..fx.key() }, &token("ml", T0, 3600));
+    cache.insert(
+        &CacheKey {
+            scopes: &ml,
+            ..fx.key()
+        },
+        &token("ml", T0, 3600),
+    );
     let slow = {
         let (cache, fx) = (cache.clone(), fx.clone());
         tokio::spawn(async move {
@@ -191,7 +298,13 @@ async fn one_keys_refresh_never_blocks_another_keys_hits() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let hit = tokio::time::timeout(
         Duration::from_secs(1),
-        cache.get_or_fetch(&CacheKey { scopes: &ml, ..fx.key() }, || async { Err(Error::configuration("no fetch")) }),
+        cache.get_or_fetch(
+            &CacheKey {
+                scopes: &ml,
+                ..fx.key()
+            },
+            || async { Err(Error::configuration("no fetch")) },
+        ),
     )
     .await
     .expect("a hit on another key completes at once")

@@ -14,12 +14,15 @@ use auth_core::{AccessToken, Clock, Secret, TokenType};
 pub struct ManualClock(AtomicU64);
 
 impl ManualClock {
+    /// A clock at `secs` after the epoch.
     pub fn at(secs: u64) -> Arc<Self> {
         Arc::new(Self(AtomicU64::new(secs)))
     }
+    /// Moves the clock forward.
     pub fn advance(&self, secs: u64) {
         self.0.fetch_add(secs, Ordering::SeqCst);
     }
+    /// The time in seconds.
     pub fn secs(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
@@ -33,5 +36,11 @@ impl Clock for ManualClock {
 
 /// A token issued at `now` for `lifetime` seconds.
 pub fn token(text: &str, now: u64, lifetime: u64) -> AccessToken {
-    AccessToken::from_lifetime(Secret::new(text), TokenType::Bearer, UNIX_EPOCH + Duration::from_secs(now), Duration::from_secs(lifetime), None)
+    AccessToken::from_lifetime(
+        Secret::new(text),
+        TokenType::Bearer,
+        UNIX_EPOCH + Duration::from_secs(now),
+        Duration::from_secs(lifetime),
+        None,
+    )
 }

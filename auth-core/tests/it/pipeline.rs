@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_core::http::{HttpRequest, HttpResponse, Pipeline, RetryPolicy, Sleep, TransportError, TransportErrorKind};
+use auth_core::http::{
+    HttpRequest, HttpResponse, Pipeline, Sleep, TransportError, TransportErrorKind,
+};
 use auth_core::{ErrorKind, Secret, entra};
 
 /// A sleep that records the waits and returns at once (a long wait never completes, so a
@@ -15,7 +17,11 @@ struct RecordingSleep(Mutex<Vec<Duration>>);
 impl Sleep for RecordingSleep {
     fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
         self.0.lock().unwrap().push(d);
-        if d >= Duration::from_secs(30) { Box::pin(std::future::pending()) } else { Box::pin(async {}) }
+        if d >= Duration::from_secs(30) {
+            Box::pin(std::future::pending())
+        } else {
+            Box::pin(async {})
+        }
     }
 }
 
@@ -30,7 +36,14 @@ fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
 type Script = Arc<Mutex<Vec<Result<HttpResponse, TransportError>>>>;
 
 /// A scripted transport at the injected boundary: answers in order, counts requests.
-fn scripted(answers: Vec<Result<HttpResponse, TransportError>>) -> (Pipeline, Arc<AtomicUsize>, Arc<RecordingSleep>, Arc<Mutex<Vec<HttpRequest>>>) {
+type Scripted = (
+    Pipeline,
+    Arc<AtomicUsize>,
+    Arc<RecordingSleep>,
+    Arc<Mutex<Vec<HttpRequest>>>,
+);
+
+fn scripted(answers: Vec<Result<HttpResponse, TransportError>>) -> Scripted {
     let script: Script = Arc::new(Mutex::new(answers.into_iter().rev().collect()));
     let count = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -47,46 +60,105 @@ fn scripted(answers: Vec<Result<HttpResponse, TransportError>>) -> (Pipeline, Ar
         }
     };
     let sleep = Arc::new(RecordingSleep::default());
-    (Pipeline::new(Arc::new(client), sleep.clone()), count, sleep, seen)
+    (
+        Pipeline::new(Arc::new(client), sleep.clone()),
+        count,
+        sleep,
+        seen,
+    )
 }
 
-const OK: &str = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok"}"#;
+const OK: &str =
+    r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok"}"#;
 
 fn form() -> Result<entra::Form, auth_core::Error> {
-    Ok(entra::Form::new().field("grant_type", "client_credentials").secret("client_secret", &Secret::new("s3cr3t-value")))
+    Ok(entra::Form::new()
+        .field("grant_type", "client_credentials")
+        .secret("client_secret", &Secret::new("s3cr3t-value")))
 }
 
 fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 #[test]
 fn retries_429_and_5xx_honouring_retry_after() {
     let (p, count, sleep, seen) = scripted(vec![
-        Ok(response(429, &[("retry-after", "2")], r#"{"error":"temporarily_unavailable"}"#)),
+        Ok(response(
+            429,
+            &[("retry-after", "2")],
+            r#"{"error":"temporarily_unavailable"}"#,
+        )),
         Ok(response(503, &[], "<html>busy</html>")),
         Ok(response(200, &[], OK)),
     ]);
-    let r = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap();
+    let r = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap();
     assert_eq!(r.access_token.token().expose_secret(), "tok");
     assert_eq!(count.load(Ordering::SeqCst), 3);
-    let waits = sleep.0.lock().unwrap().iter().filter(|d| **d < Duration::from_secs(30)).copied().collect::<Vec<_>>();
-    assert_eq!(waits[0], Duration::from_secs(2), "Retry-After is honoured exactly");
-    assert!(waits[1] >= Duration::from_millis(1280) && waits[1] <= Duration::from_millis(1920), "second backoff {:?}", waits[1]);
-    let req = &seen.lock().unwrap()[0];
-    assert_eq!(req.headers()["content-type"], "application/x-www-form-urlencoded");
+    let waits = sleep
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|d| **d < Duration::from_secs(30))
+        .copied()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        waits[0],
+        Duration::from_secs(2),
+        "Retry-After is honoured exactly"
+    );
+    assert!(
+        waits[1] >= Duration::from_millis(1280) && waits[1] <= Duration::from_millis(1920),
+        "second backoff {:?}",
+        waits[1]
+    );
+    let seen = seen.lock().unwrap();
+    let req = &seen[0];
+    assert_eq!(
+        req.headers()["content-type"],
+        "application/x-www-form-urlencoded"
+    );
     assert_eq!(req.headers()["accept"], "application/json");
     assert_eq!(req.headers()["client-request-id"].len(), 36);
     assert_eq!(req.headers()["x-ms-lib-capability"], "retry-after, h429");
-    let ids: Vec<_> = seen.lock().unwrap().iter().map(|r| r.headers()["client-request-id"].clone()).collect();
-    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one client-request-id per logical operation");
+    let ids: Vec<_> = seen
+        .iter()
+        .map(|r| r.headers()["client-request-id"].clone())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "one client-request-id per logical operation"
+    );
 }
 
 #[test]
 fn gives_up_after_the_retry_budget_with_a_service_error() {
-    let answers = (0..5).map(|_| Ok(response(500, &[], r#"{"error":"server_error","error_description":"AADSTS50000: boom"}"#))).collect();
+    let answers = (0..5)
+        .map(|_| {
+            Ok(response(
+                500,
+                &[],
+                r#"{"error":"server_error","error_description":"AADSTS50000: boom"}"#,
+            ))
+        })
+        .collect();
     let (p, count, _, _) = scripted(answers);
-    let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
+    let e = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap_err();
     assert_eq!(count.load(Ordering::SeqCst), 4, "first attempt + 3 retries");
     assert_eq!(e.kind(), ErrorKind::Service);
     assert_eq!(e.status(), Some(500));
@@ -95,8 +167,20 @@ fn gives_up_after_the_retry_budget_with_a_service_error() {
 #[test]
 fn never_retries_400_or_401() {
     for status in [400, 401] {
-        let (p, count, _, _) = scripted(vec![Ok(response(status, &[], r#"{"error":"invalid_client","error_codes":[7000215]}"#)), Ok(response(200, &[], OK))]);
-        let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
+        let (p, count, _, _) = scripted(vec![
+            Ok(response(
+                status,
+                &[],
+                r#"{"error":"invalid_client","error_codes":[7000215]}"#,
+            )),
+            Ok(response(200, &[], OK)),
+        ]);
+        let e = block_on(entra::request_token(
+            &p,
+            "https://login.example/t/oauth2/v2.0/token",
+            form,
+        ))
+        .unwrap_err();
         assert_eq!(count.load(Ordering::SeqCst), 1, "{status}");
         assert_eq!(e.kind(), ErrorKind::Authentication);
     }
@@ -104,8 +188,16 @@ fn never_retries_400_or_401() {
 
 #[test]
 fn a_retry_after_beyond_the_cap_is_not_waited_for() {
-    let (p, count, _, _) = scripted(vec![Ok(response(429, &[("retry-after", "3600")], "{}")), Ok(response(200, &[], OK))]);
-    let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
+    let (p, count, _, _) = scripted(vec![
+        Ok(response(429, &[("retry-after", "3600")], "{}")),
+        Ok(response(200, &[], OK)),
+    ]);
+    let e = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap_err();
     assert_eq!(count.load(Ordering::SeqCst), 1);
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
     assert_eq!(e.kind(), ErrorKind::Service);
@@ -113,17 +205,43 @@ fn a_retry_after_beyond_the_cap_is_not_waited_for() {
 
 #[test]
 fn tls_failures_fail_at_once() {
-    let (p, count, _, _) = scripted(vec![Err(TransportError::new(TransportErrorKind::Tls, "invalid peer certificate: UnknownIssuer")), Ok(response(200, &[], OK))]);
-    let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
-    assert_eq!(count.load(Ordering::SeqCst), 1, "TLS failures are never retried");
+    let (p, count, _, _) = scripted(vec![
+        Err(TransportError::new(
+            TransportErrorKind::Tls,
+            "invalid peer certificate: UnknownIssuer",
+        )),
+        Ok(response(200, &[], OK)),
+    ]);
+    let e = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap_err();
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "TLS failures are never retried"
+    );
     assert_eq!(e.kind(), ErrorKind::Transport);
     assert!(e.to_string().contains("not trusted"), "{e}");
 }
 
 #[test]
 fn connection_failures_are_retried() {
-    let (p, count, _, _) = scripted(vec![Err(TransportError::new(TransportErrorKind::Connect, "connection refused")), Ok(response(200, &[], OK))]);
-    block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap();
+    let (p, count, _, _) = scripted(vec![
+        Err(TransportError::new(
+            TransportErrorKind::Connect,
+            "connection refused",
+        )),
+        Ok(response(200, &[], OK)),
+    ]);
+    block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap();
     assert_eq!(count.load(Ordering::SeqCst), 2);
 }
 
@@ -133,38 +251,81 @@ fn a_hanging_endpoint_fails_at_the_timeout() {
     // under 30 s at once), so every attempt times out and the retries run out.
     let (p, count, _, _) = scripted(vec![]);
     let p = p.with_timeout(Duration::from_secs(5));
-    let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
+    let e = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(count.load(Ordering::SeqCst), 4);
-    assert!(e.to_string().contains("did not answer in time after 4 attempts"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("did not answer in time after 4 attempts"),
+        "{e}"
+    );
 }
 
 #[test]
 fn redirects_are_not_followed_and_oversized_bodies_are_refused() {
-    let (p, count, _, _) = scripted(vec![Ok(response(302, &[("location", "https://evil.example/")], ""))]);
-    let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
+    let (p, count, _, _) = scripted(vec![Ok(response(
+        302,
+        &[("location", "https://evil.example/")],
+        "",
+    ))]);
+    let e = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap_err();
     assert_eq!(count.load(Ordering::SeqCst), 1);
     assert!(e.to_string().contains("never followed"), "{e}");
     let (p, _, _, _) = scripted(vec![Ok(response(200, &[], &"x".repeat(2048)))]);
     let p = p.with_max_response_bytes(1024);
-    let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
-    assert!(e.to_string().contains("larger than the 1024-byte limit"), "{e}");
+    let e = block_on(entra::request_token(
+        &p,
+        "https://login.example/t/oauth2/v2.0/token",
+        form,
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("larger than the 1024-byte limit"),
+        "{e}"
+    );
 }
 
 #[test]
 fn errors_from_responses_carry_no_secret() {
     let bodies = [
-        (200, r#"{"access_token":"SECRET-AT","refresh_token":"SECRET-RT","expires_in":"#),
-        (200, r#"{"access_token":"SECRET-AT","refresh_token":"SECRET-RT"}"#),
-        (400, r#"{"error":"invalid_grant","error_description":"AADSTS70008: expired","refresh_token":"SECRET-RT"}"#),
+        (
+            200,
+            r#"{"access_token":"SECRET-AT","refresh_token":"SECRET-RT","expires_in":"#,
+        ),
+        (
+            200,
+            r#"{"access_token":"SECRET-AT","refresh_token":"SECRET-RT"}"#,
+        ),
+        (
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS70008: expired","refresh_token":"SECRET-RT"}"#,
+        ),
         (502, "<html>SECRET-AT</html>"),
     ];
     for (status, body) in bodies {
         let (p, _, _, _) = scripted((0..4).map(|_| Ok(response(status, &[], body))).collect());
-        let e = block_on(entra::request_token(&p, "https://login.example/t/oauth2/v2.0/token", form)).unwrap_err();
+        let e = block_on(entra::request_token(
+            &p,
+            "https://login.example/t/oauth2/v2.0/token",
+            form,
+        ))
+        .unwrap_err();
         let shown = format!("{e} {e:?}");
         for secret in ["SECRET-AT", "SECRET-RT", "s3cr3t-value"] {
-            assert!(!shown.contains(secret), "{secret} leaked from {body}: {shown}");
+            assert!(
+                !shown.contains(secret),
+                "{secret} leaked from {body}: {shown}"
+            );
         }
     }
 }

@@ -490,3 +490,50 @@ async fn domain_hint_on_organizations_restricts_the_tenant_and_basic_auth_is_acc
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn a_session_cookie_gives_single_sign_on_and_prompt_none_works_with_it() {
+    let e = start().await;
+    let (_, html) = page(&authorize_url(&e, &[])).await;
+    let ctx = input(&html, "ctx").unwrap();
+    let resp = client()
+        .post(format!("{}/{TENANT}/login", e.authority_host()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("ctx", ctx.as_str()),
+            ("username", USER),
+            ("password", PASSWORD),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("ESTSAUTH="));
+    for extra in [&[("prompt", "none")][..], &[][..]] {
+        let resp = client()
+            .get(authorize_url(&e, extra))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 302);
+        let q = query_of(resp.headers()["location"].to_str().unwrap());
+        let code = param(&q, "code").expect("silent code");
+        assert_eq!(redeem(&e, code, VERIFIER, REDIRECT).await.0, 200);
+    }
+    // prompt=login shows the page even with a session.
+    let resp = client()
+        .get(authorize_url(&e, &[("prompt", "login")]))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}

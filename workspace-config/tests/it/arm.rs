@@ -323,3 +323,40 @@ async fn server_errors_are_retried() {
     assert_eq!(all.len(), 1);
     assert_eq!(arm_requests(&emu).len(), 3);
 }
+
+#[tokio::test]
+async fn get_by_name_searches_the_subscription() {
+    let emu = emulator().await;
+    let c = client(&emu, READER, 0);
+    let info = c.get_by_name(SUB, None, "WS-X").await.unwrap();
+    assert_eq!(info.id, ws_id(SUB, "rg-other", "ws-x"));
+    let e = c.get_by_name(SUB, None, "ws-none").await.unwrap_err();
+    assert_eq!(auth_core::Error::from(e).kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn no_secret_or_token_in_debug_display_or_errors() {
+    let emu = emulator().await;
+    let c = client(&emu, NOBODY, 0);
+    let e = c
+        .get(&Workspace::new(SUB, "rg-ml", "ws-a").unwrap())
+        .await
+        .unwrap_err();
+    let token_sent = arm_requests(&emu)[0]
+        .header("authorization")
+        .expect("a bearer token")
+        .trim_start_matches("Bearer ")
+        .to_owned();
+    let core: auth_core::Error = e.clone().into();
+    for text in [
+        format!("{c:?}"),
+        format!("{e:?}"),
+        e.to_string(),
+        format!("{core:?}"),
+        core.to_string(),
+    ] {
+        assert!(!text.contains(NOBODY.2), "secret in {text}");
+        assert!(!text.contains(&token_sent), "token in {text}");
+        assert!(!text.contains("eyJ"), "a JWT in {text}");
+    }
+}
