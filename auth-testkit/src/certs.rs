@@ -41,6 +41,91 @@ impl TestCertificate {
     }
 }
 
+/// The signature algorithm of a client assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AssertionAlg {
+    /// RSASSA-PSS with SHA-256 and an `x5t#S256` header (MSAL's current form).
+    Ps256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and a SHA-1 `x5t` header (the legacy form the Azure
+    /// CLI and azure-identity send).
+    Rs256,
+}
+
+impl TestCertificate {
+    /// A reference client assertion (protocol-entra.md §3.3) for `client_id`, audience
+    /// `token_url`, valid from `now` (epoch seconds) for 600 s, with a fresh `jti`.
+    ///
+    /// # Panics
+    /// If the key cannot sign (it always can).
+    pub fn client_assertion(
+        &self,
+        client_id: &str,
+        token_url: &str,
+        now: i64,
+        alg: AssertionAlg,
+    ) -> String {
+        use crate::util::b64url;
+        let header = match alg {
+            AssertionAlg::Ps256 => {
+                serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256()})
+            }
+            AssertionAlg::Rs256 => {
+                serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": self.x5t_sha1()})
+            }
+        };
+        let claims = serde_json::json!({
+            "aud": token_url, "iss": client_id, "sub": client_id,
+            "jti": crate::util::uuid_v4(), "nbf": now, "iat": now, "exp": now + 600
+        });
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&self.private_key_der)
+            .expect("PKCS#8 RSA key");
+        let encoding: &'static dyn aws_lc_rs::signature::RsaEncoding = match alg {
+            AssertionAlg::Ps256 => &aws_lc_rs::signature::RSA_PSS_SHA256,
+            AssertionAlg::Rs256 => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        };
+        let mut sig = vec![0u8; key.public_modulus_len()];
+        key.sign(
+            encoding,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .expect("RSA signing");
+        format!("{input}.{}", b64url(&sig))
+    }
+}
+
+/// An external identity provider's token for workload identity federation tests
+/// (protocol-entra.md §3.4): `iss`, `sub`, `aud`, `iat`/`nbf` = `now`, `exp` = `now + lifetime`.
+/// The emulator does not verify federated tokens' signatures (it cannot know external
+/// issuers' keys), so this one carries a placeholder signature.
+pub fn federated_token(
+    issuer: &str,
+    subject: &str,
+    audience: &str,
+    now: i64,
+    lifetime_secs: i64,
+) -> String {
+    use crate::util::b64url;
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "auth-testkit-external"});
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": subject, "aud": audience,
+        "iat": now, "nbf": now, "exp": now + lifetime_secs, "jti": crate::util::uuid_v4()
+    });
+    format!(
+        "{}.{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes()),
+        b64url(b"unverified-external-signature")
+    )
+}
+
 /// SHA-1 of `data` (for `x5t`), computed by aws-lc-rs.
 pub(crate) fn sha1(data: &[u8]) -> aws_lc_rs::digest::Digest {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data)

@@ -12,6 +12,43 @@ use crate::record::{RecordedRequest, Service};
 use crate::setup::{AZURE_CLI_CLIENT_ID, Policy, RoleAssignment, Setup};
 use crate::state::{Shared, Urls};
 
+/// How to start an [`Emulator`]: TLS and ports (0, the default, picks a free port).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StartOptions {
+    /// Serve HTTPS with a generated CA.
+    pub tls: bool,
+    /// Port of the Entra ID listener on 127.0.0.1.
+    pub entra_port: u16,
+    /// Port of the ARM listener on 127.0.0.1.
+    pub arm_port: u16,
+}
+
+impl StartOptions {
+    /// HTTP on free ports.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serve HTTPS (see [`Emulator::start_tls`]).
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The Entra ID listener's port.
+    pub fn entra_port(mut self, port: u16) -> Self {
+        self.entra_port = port;
+        self
+    }
+
+    /// The ARM listener's port.
+    pub fn arm_port(mut self, port: u16) -> Self {
+        self.arm_port = port;
+        self
+    }
+}
+
 /// A running emulator: an Entra ID listener and an ARM listener on 127.0.0.1 (different
 /// ports, as they are different hosts in Azure). It stops when dropped.
 ///
@@ -46,7 +83,7 @@ impl Emulator {
     /// # Errors
     /// When a listener cannot be bound.
     pub async fn start(setup: Setup) -> std::io::Result<Emulator> {
-        Self::start_with(setup, None).await
+        Self::start_with_options(setup, StartOptions::new()).await
     }
 
     /// Starts an emulator serving HTTPS with a certificate (for `127.0.0.1` and `localhost`)
@@ -55,15 +92,27 @@ impl Emulator {
     /// # Errors
     /// When a listener cannot be bound or the certificates cannot be generated.
     pub async fn start_tls(setup: Setup) -> std::io::Result<Emulator> {
-        let tls = crate::tls::generate()?;
-        Self::start_with(setup, Some(tls)).await
+        Self::start_with_options(setup, StartOptions::new().tls(true)).await
     }
 
-    async fn start_with(setup: Setup, tls: Option<crate::tls::Tls>) -> std::io::Result<Emulator> {
+    /// Starts an emulator with explicit options (fixed ports, TLS).
+    ///
+    /// # Errors
+    /// When a listener cannot be bound (e.g. the port is taken) or the certificates cannot
+    /// be generated.
+    pub async fn start_with_options(
+        setup: Setup,
+        options: StartOptions,
+    ) -> std::io::Result<Emulator> {
+        let tls = if options.tls {
+            Some(crate::tls::generate()?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared::new(setup));
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let (entra_listener, entra_addr) = crate::server::bind().await?;
-        let (arm_listener, arm_addr) = crate::server::bind().await?;
+        let (entra_listener, entra_addr) = crate::server::bind(options.entra_port).await?;
+        let (arm_listener, arm_addr) = crate::server::bind(options.arm_port).await?;
         let _ = shared.urls.set(Urls {
             entra: format!("{scheme}://{entra_addr}"),
             arm: format!("{scheme}://{arm_addr}"),
@@ -126,6 +175,17 @@ impl Emulator {
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().records.clone()
+    }
+
+    /// The recorded requests classified as `endpoint`, oldest first.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .records
+            .iter()
+            .filter(|r| r.endpoint == Some(endpoint))
+            .cloned()
+            .collect()
     }
 
     /// Forgets the recorded requests.
@@ -195,6 +255,12 @@ impl Emulator {
             decide_device_code(&mut st, user_code, false, "", None, None, false),
             DeviceDecision::Declined
         )
+    }
+
+    /// The emulator's current time in epoch seconds (the real clock plus any
+    /// [`advance_clock`](Emulator::advance_clock)), for building assertions in tests.
+    pub fn now(&self) -> i64 {
+        self.shared.lock().now()
     }
 
     /// Moves the emulator's clock forward (token, code and assertion expiry), so tests

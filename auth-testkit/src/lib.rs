@@ -60,6 +60,25 @@
 //! Entra token carries (`aud`, `iss`, `tid`, `oid`, `appid`, `scp` or `roles`, `iat`, `nbf`,
 //! `exp`, `xms_cc` when the client declared `CP1`).
 //!
+//! # Deliberate simplifications
+//!
+//! - Federated (workload identity) tokens are matched by issuer, subject, audience and
+//!   lifetime, but their signatures are not verified: the emulator cannot know external
+//!   issuers' keys. [`certs::federated_token`] builds one.
+//! - Certificate assertions: `x5c` (subject name + issuer authentication) is ignored; the
+//!   certificate must be registered. A replayed `jti` is refused by default
+//!   ([`Setup::assertion_replay_check`]).
+//! - Refresh tokens are single-use (rotation enforced); Entra tolerates reuse of an old one.
+//! - Access (ARM) decisions come from one small function (`authz::is_authorized`: built-in
+//!   roles, `*` wildcards, scope prefixes, no deny assignments or conditions), to be swapped
+//!   for the `rbac` crate.
+//! - AADSTS codes the protocol reference marks unconfirmed are used as written there; a few
+//!   codes with no public reference (assertion replay 50012, invalid `claims` JSON 90007) are
+//!   the emulator's choice.
+//!
+//! The router dispatches per [`Service`]; the managed-identity endpoints and the stand-in
+//! `az` of later issues add a service and a listener beside Entra ID and ARM.
+//!
 //! # Crate features
 //!
 //! None. This crate is test infrastructure and is never published.
@@ -86,9 +105,9 @@ mod state;
 mod tls;
 mod util;
 
-pub use emulator::Emulator;
+pub use emulator::{Emulator, StartOptions};
 pub use entra::MFA_CODE;
 pub use fault::{Endpoint, Fault};
 pub use record::{RecordedRequest, Service};
 pub use setup::{AZURE_CLI_CLIENT_ID, App, Policy, Setup, Tenant, User, Workspace};
-pub use standalone::run_standalone;
+pub use standalone::{run_standalone, run_standalone_with};

@@ -146,9 +146,9 @@ impl AsyncWrite for ResettableStream {
     }
 }
 
-/// Binds 127.0.0.1:0.
-pub(crate) async fn bind() -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+/// Binds 127.0.0.1:`port` (0: any free port).
+pub(crate) async fn bind(port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     Ok((listener, addr))
 }
@@ -359,11 +359,20 @@ fn fault_response(
             }
             resp
         }
-        Fault::MalformedJson => Resp::new(200)
-            .header("content-type", json)
-            .body(br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAi"#.to_vec()),
+        Fault::MalformedJson => {
+            let body: &[u8] = match service {
+                Service::Arm => br#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg","name":"#,
+                _ => br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAi"#,
+            };
+            Resp::new(200)
+                .header("content-type", json)
+                .body(body.to_vec())
+        }
         Fault::TruncatedBody => {
-            let full = br#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"truncated"}"#;
+            let full: &[u8] = match service {
+                Service::Arm => br#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000000","name":"truncated","type":"Microsoft.MachineLearningServices/workspaces","properties":{}}"#,
+                _ => br#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"truncated"}"#,
+            };
             Resp::new(200)
                 .header("content-type", json)
                 .header("content-length", &full.len().to_string())

@@ -195,7 +195,8 @@ impl Setup {
 
     /// The standalone/demo setup: one tenant, one app with a secret, one user, one
     /// workspace, with the app and the user both `Contributor` on the workspace's resource
-    /// group. See the constants in [`sample`](crate::sample).
+    /// group, plus the Azure CLI public client so that the user can sign in interactively
+    /// (auth code + PKCE or device code). See the constants in [`sample`](crate::sample).
     pub fn sample() -> Self {
         use crate::sample as s;
         Setup::new()
@@ -210,6 +211,7 @@ impl Setup {
                     .display_name("azureml-auth sample app")
                     .secret(s::CLIENT_SECRET),
             )
+            .app(App::azure_cli())
             .user(
                 User::new(s::TENANT_ID, s::USER_NAME)
                     .object_id(s::USER_OBJECT_ID)
@@ -607,5 +609,22 @@ impl Policy {
     pub fn id(mut self, id: &str) -> Self {
         self.id = id.to_owned();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets_and_passwords() {
+        let shown = format!(
+            "{:?}",
+            Setup::sample().app(App::new("t", "c").expired_secret("old-SECRET"))
+        );
+        assert!(!shown.contains(crate::sample::CLIENT_SECRET), "{shown}");
+        assert!(!shown.contains(crate::sample::USER_PASSWORD), "{shown}");
+        assert!(!shown.contains("old-SECRET"), "{shown}");
+        assert!(shown.contains(crate::sample::CLIENT_ID));
     }
 }

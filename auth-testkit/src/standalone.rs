@@ -1,20 +1,24 @@
 //! The standalone mode behind `cargo xtask emulator`.
 
-use crate::{Emulator, Setup, sample};
+use crate::{Emulator, Setup, StartOptions, sample};
 
 /// Starts an emulator with [`Setup::sample`], prints its endpoints, the sample setup and
 /// ready-to-run `curl` commands, and runs until Ctrl-C. With `tls`, serves HTTPS and
-/// writes the CA certificate next to the current directory's `target/` as
-/// `emulator-ca.pem` (its path is printed).
+/// writes the CA certificate to a file in the temporary directory (its path is printed).
 ///
 /// # Errors
 /// When the emulator cannot start or the CA file cannot be written.
 pub async fn run_standalone(tls: bool) -> std::io::Result<()> {
-    let emulator = if tls {
-        Emulator::start_tls(Setup::sample()).await?
-    } else {
-        Emulator::start(Setup::sample()).await?
-    };
+    run_standalone_with(StartOptions::new().tls(tls)).await
+}
+
+/// [`run_standalone`] with explicit options (fixed ports, TLS).
+///
+/// # Errors
+/// When the emulator cannot start or the CA file cannot be written.
+pub async fn run_standalone_with(options: StartOptions) -> std::io::Result<()> {
+    let tls = options.tls;
+    let emulator = Emulator::start_with_options(Setup::sample(), options).await?;
     let mut ca_note = String::new();
     let mut curl_ca = String::new();
     if tls {
@@ -52,7 +56,8 @@ fn banner(e: &Emulator, ca_note: &str, curl_ca: &str) -> String {
          \x20 tenant id:       {tenant} ({domain})\n\
          \x20 client id:       {client}\n\
          \x20 client secret:   {secret}\n\
-         \x20 user:            {user} / password {password}\n\
+         \x20 user:            {user} / password {password} (MFA code, when asked: {mfa})\n\
+         \x20 public client:   {cli} (Azure CLI; auth code + PKCE or device code)\n\
          \x20 subscription:    {sub}\n\
          \x20 resource group:  {rg}\n\
          \x20 workspace:       {ws}\n\
@@ -72,8 +77,27 @@ fn banner(e: &Emulator, ca_note: &str, curl_ca: &str) -> String {
         secret = sample::CLIENT_SECRET,
         user = sample::USER_NAME,
         password = sample::USER_PASSWORD,
+        mfa = crate::MFA_CODE,
+        cli = crate::AZURE_CLI_CLIENT_ID,
         sub = sample::SUBSCRIPTION_ID,
         rg = sample::RESOURCE_GROUP,
         ws = sample::WORKSPACE_NAME,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn banner_shows_endpoints_sample_credentials_and_curl_commands() {
+        let e = Emulator::start(Setup::sample()).await.unwrap();
+        let text = banner(&e, "", "");
+        assert!(text.contains(&format!("Entra authority:   {}", e.authority_host())));
+        assert!(text.contains(&format!("ARM endpoint:      {}", e.arm_endpoint())));
+        assert!(text.contains("EMULATOR SAMPLE CREDENTIALS"));
+        assert!(text.contains(sample::CLIENT_SECRET));
+        assert!(text.contains("curl -s"));
+        assert!(text.contains("workspaces/ws-demo?api-version=2022-05-01"));
+    }
 }

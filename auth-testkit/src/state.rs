@@ -95,6 +95,8 @@ pub(crate) struct State {
     pub(crate) device_flows: Vec<DeviceFlow>,
     /// Compute targets by lower-cased ARM id.
     pub(crate) computes: BTreeMap<String, Value>,
+    /// Browser sessions: cookie value → (user object id, MFA done).
+    pub(crate) sessions: HashMap<String, (String, bool)>,
     /// (user object id, client id) pairs that consented on the sign-in page.
     pub(crate) consents: HashSet<(String, String)>,
 }
@@ -114,6 +116,7 @@ impl State {
             device_flows: Vec::new(),
             computes: BTreeMap::new(),
             consents: HashSet::new(),
+            sessions: HashMap::new(),
         }
     }
 

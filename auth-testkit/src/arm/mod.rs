@@ -70,13 +70,13 @@ pub(crate) fn decode_segment(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
         }
         out.push(bytes[i]);
         i += 1;
@@ -122,7 +122,7 @@ pub(crate) fn arm_error(req: &Req, status: u16, code: &str, message: &str) -> Re
 }
 
 /// The body of an injected status fault.
-pub(crate) fn status_fault(_shared: &Shared, req: &Req, status: u16) -> Resp {
+pub(crate) fn status_fault(shared: &Shared, req: &Req, status: u16) -> Resp {
     let (code, message) = match status {
         429 => (
             "TooManyRequests",
@@ -144,9 +144,40 @@ pub(crate) fn status_fault(_shared: &Shared, req: &Req, status: u16) -> Resp {
             "GatewayTimeout",
             "The gateway did not receive a response from 'Microsoft.MachineLearningServices' within the specified time period.",
         ),
+        401 => ("AuthenticationFailed", "Authentication failed."),
+        403 => (
+            "AuthorizationFailed",
+            "The client does not have authorization to perform this action (injected fault).",
+        ),
+        404 => (
+            "ResourceNotFound",
+            "The Resource was not found (injected fault). For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+        ),
+        409 => (
+            "Conflict",
+            "The request conflicts with the current state of the resource (injected fault).",
+        ),
         _ => ("BadRequest", "The request was rejected (injected fault)."),
     };
-    arm_error(req, status, code, message)
+    let resp = arm_error(req, status, code, message);
+    if status == 401 {
+        let tenant = shared
+            .lock()
+            .setup
+            .tenants
+            .first()
+            .map(|t| t.id.clone())
+            .unwrap_or_else(|| "common".to_owned());
+        return resp.header(
+            "www-authenticate",
+            &challenge(
+                shared,
+                &tenant,
+                "The authentication failed (injected fault).",
+            ),
+        );
+    }
+    resp
 }
 
 /// The authenticated caller of an ARM request.
@@ -361,15 +392,16 @@ fn api_version<'a>(
             "The api-version query parameter (?api-version=) is required for all requests.",
         ));
     };
-    let well_formed = v.len() >= 10
-        && v[..10].chars().enumerate().all(|(i, c)| {
+    let b = v.as_bytes();
+    let well_formed = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
             if i == 4 || i == 7 {
-                c == '-'
+                *c == b'-'
             } else {
                 c.is_ascii_digit()
             }
         })
-        && (v.len() == 10 || v[10..].starts_with('-'));
+        && (b.len() == 10 || b[10] == b'-');
     if !well_formed {
         return Err(arm_error(
             req,
@@ -723,7 +755,7 @@ fn subscription_json(st: &State, sub: &str) -> Value {
         "managedByTenants": [],
         "subscriptionId": sub,
         "tenantId": st.subscription_tenant(sub).unwrap_or_default(),
-        "displayName": format!("Emulated subscription {}", &sub[..sub.len().min(8)]),
+        "displayName": format!("Emulated subscription {}", sub.chars().take(8).collect::<String>()),
         "state": "Enabled",
         "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}
     })
@@ -800,6 +832,9 @@ mod tests {
         assert_eq!(decode_segment("my%20ws"), "my ws");
         assert_eq!(decode_segment("a%2"), "a%2");
         assert_eq!(decode_segment("plain"), "plain");
+        assert_eq!(decode_segment("%aé"), "%aé");
+        assert_eq!(decode_segment("%"), "%");
+        assert_eq!(decode_segment("a%41"), "aA");
     }
 
     #[test]

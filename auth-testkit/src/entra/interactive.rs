@@ -8,6 +8,10 @@
 //!   `mfa_code` ([`MFA_CODE`](crate::MFA_CODE)) and `consent=accept`; `action=cancel`
 //!   declines. Success redirects to the `redirect_uri` with `code` and `state` (or posts them,
 //!   with `response_mode=form_post`); failures redirect with `error` and `error_description`.
+//! - A successful sign-in sets a session cookie (`ESTSAUTH`); an authorize request carrying
+//!   it with no `prompt` or `prompt=none` signs in silently (single sign-on), while
+//!   `prompt=login`, `select_account` or `consent` show the page again. Without a session,
+//!   `prompt=none` answers `login_required`.
 //! - `GET /devicelogin` shows a form that POSTs `otc` (the user code), `username`,
 //!   `password`, `action=approve|decline`, and `mfa_code`/`consent` when needed.
 
@@ -25,6 +29,8 @@ use crate::util::{self, html_escape};
 
 /// The one-time code the emulated MFA step accepts.
 pub const MFA_CODE: &str = "123456";
+/// The browser session cookie set after a sign-in (Entra's is also `ESTSAUTH`).
+const SESSION_COOKIE: &str = "ESTSAUTH";
 /// Lifetime of authorization codes, seconds ("a few minutes").
 const CODE_LIFETIME: i64 = 600;
 
@@ -204,7 +210,7 @@ fn redirect_error(shared: &Shared, st: &State, a: &Authorize, err: &OAuthError) 
 
 /// `GET /{t}/oauth2/v2.0/authorize`.
 pub(crate) fn authorize(shared: &Shared, req: &Req, segment: &str) -> Resp {
-    let st = shared.lock();
+    let mut st = shared.lock();
     let a = match validate(&st, segment, req.query.clone()) {
         Ok(a) => a,
         Err(e) => return error_page(400, &e),
@@ -212,7 +218,13 @@ pub(crate) fn authorize(shared: &Shared, req: &Req, segment: &str) -> Resp {
     if let Err(e) = check_request(&st, &a) {
         return redirect_error(shared, &st, &a, &e);
     }
-    if a.param("prompt") == Some("none") {
+    let prompt = a.param("prompt");
+    if matches!(prompt, None | Some("none"))
+        && let Some((user, mfa)) = session_user(&st, req)
+    {
+        return sso(shared, &mut st, &a, &user, mfa);
+    }
+    if prompt == Some("none") {
         let e = OAuthError::new(
             400,
             "login_required",
@@ -383,9 +395,15 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         return redirect_error(shared, &st, &a, &e);
     }
     let username = req.form("username").unwrap_or("");
+    // On a multi-tenant authority, a domain_hint naming a known tenant picks that tenant.
+    let hinted = a
+        .param("domain_hint")
+        .and_then(|d| st.tenant(d))
+        .map(|t| t.id.clone());
+    let tenant_id = a.tenant_id.clone().or(hinted);
     let user = match sign_in_user(
         &st,
-        a.tenant_id.as_deref(),
+        tenant_id.as_deref(),
         username,
         req.form("password").unwrap_or(""),
     ) {
@@ -420,6 +438,18 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
     {
         return redirect_error(shared, &st, &a, &e);
     }
+    let session = util::random_token(32);
+    st.sessions
+        .insert(session.clone(), (user.object_id.clone(), needs_mfa));
+    issue_code(&mut st, &a, &user, needs_mfa).header(
+        "set-cookie",
+        &format!("{SESSION_COOKIE}={session}; path=/; HttpOnly; SameSite=Lax"),
+    )
+}
+
+/// Issues an authorization code for `user` and delivers it to the redirect URI.
+fn issue_code(st: &mut State, a: &Authorize, user: &User, mfa: bool) -> Resp {
+    let scope = a.param("scope").unwrap_or_default().to_owned();
     let code = format!("1.A{}", util::random_token(64));
     let now = st.now();
     st.auth_codes.insert(
@@ -437,7 +467,7 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
             user_object_id: user.object_id.clone(),
             nonce: a.param("nonce").map(str::to_owned),
             claims: a.param("claims").map(str::to_owned),
-            mfa: needs_mfa,
+            mfa,
             expires_at: now + CODE_LIFETIME,
         },
     );
@@ -447,7 +477,49 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         fields.push(("client_info".to_owned(), util::b64url(ci.as_bytes())));
     }
     fields.push(("session_state".to_owned(), util::uuid_v4()));
-    deliver(&a, fields)
+    deliver(a, fields)
+}
+
+/// The signed-in user of the browser session cookie, if any.
+fn session_user(st: &State, req: &Req) -> Option<(User, bool)> {
+    let cookies = req.header("cookie")?;
+    let id = cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)?
+        .1;
+    let (oid, mfa) = st.sessions.get(id)?;
+    Some((st.user_by_oid(oid)?.clone(), *mfa))
+}
+
+/// Single sign-on from the session: a code, or the error a silent request gets.
+fn sso(shared: &Shared, st: &mut State, a: &Authorize, user: &User, mfa: bool) -> Resp {
+    if let Some(t) = &a.tenant_id
+        && !t.eq_ignore_ascii_case(&user.tenant_id)
+    {
+        let e = OAuthError::new(
+            400,
+            "interaction_required",
+            50_020,
+            format!(
+                "User account '{}' from identity provider does not exist in tenant '{}'.",
+                user.username,
+                directory_name(st, t)
+            ),
+        );
+        return redirect_error(shared, st, a, &e);
+    }
+    if let Err(mut e) = check_consent(st, &a.app, user) {
+        e.error = "consent_required";
+        return redirect_error(shared, st, a, &e);
+    }
+    let scope = a.param("scope").unwrap_or_default();
+    if let Ok(info) = parse_scope(st, scope, &user.tenant_id)
+        && let Err(e) = conditional_access(st, &a.app, Some(user), &info.resource, mfa)
+    {
+        return redirect_error(shared, st, a, &e);
+    }
+    issue_code(st, a, user, mfa)
 }
 
 /// `POST /{t}/oauth2/v2.0/devicecode`.

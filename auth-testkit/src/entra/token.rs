@@ -275,6 +275,35 @@ pub(crate) fn token_endpoint(shared: &Shared, req: &Req, segment: &str) -> Resp 
     }
 }
 
+/// `client_secret_basic`: `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
+fn basic_credentials(req: &Req) -> Option<(String, String)> {
+    let value = req.header("authorization")?;
+    let (scheme, b64) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(util::b64_decode_lenient(b64.trim())?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |v: &str| -> String {
+        form_urlencoded::parse(format!("x={v}").as_bytes())
+            .map(|(_, v)| v.into_owned())
+            .next()
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}
+
+/// The client id from the form, or from HTTP Basic authentication.
+fn client_id_of<'a>(
+    req: &'a Req,
+    basic: Option<&'a (String, String)>,
+) -> Result<&'a str, OAuthError> {
+    req.form("client_id")
+        .filter(|v| !v.is_empty())
+        .or(basic.map(|(id, _)| id.as_str()))
+        .ok_or_else(|| OAuthError::missing("client_id"))
+}
+
 fn require<'a>(req: &'a Req, field: &str) -> Result<&'a str, OAuthError> {
     req.form(field)
         .filter(|v| !v.is_empty())
@@ -311,7 +340,10 @@ fn authenticate_client(
     app: &App,
     segment: &str,
 ) -> Result<&'static str, OAuthError> {
-    let secret = req.form("client_secret");
+    let basic = basic_credentials(req);
+    let secret = req
+        .form("client_secret")
+        .or(basic.as_ref().map(|(_, s)| s.as_str()));
     let assertion = req.form("client_assertion");
     if app.public_client {
         if secret.is_some() || assertion.is_some() {
@@ -405,7 +437,8 @@ fn client_credentials(
     segment: &str,
     tenant: Option<String>,
 ) -> Result<Value, OAuthError> {
-    let client_id = require(req, "client_id")?;
+    let basic = basic_credentials(req);
+    let client_id = client_id_of(req, basic.as_ref())?;
     let tenant_id = tenant.ok_or_else(no_tenant)?;
     let scope = require(req, "scope")?;
     let app = st
@@ -414,6 +447,7 @@ fn client_credentials(
         .ok_or_else(|| unknown_app(st, client_id, &tenant_id))?;
     let appidacr = if req.form("client_assertion").is_none()
         && req.form("client_secret").is_none()
+        && basic.is_none()
         && app.public_client
     {
         return Err(OAuthError::new(
@@ -625,7 +659,8 @@ fn authorization_code(
     segment: &str,
     tenant: Option<String>,
 ) -> Result<Value, OAuthError> {
-    let client_id = require(req, "client_id")?;
+    let basic = basic_credentials(req);
+    let client_id = client_id_of(req, basic.as_ref())?;
     let code = require(req, "code")?;
     let redirect_uri = require(req, "redirect_uri")?;
     let now = st.now();
@@ -762,7 +797,8 @@ fn refresh_token(
     segment: &str,
     tenant: Option<String>,
 ) -> Result<Value, OAuthError> {
-    let client_id = require(req, "client_id")?;
+    let basic = basic_credentials(req);
+    let client_id = client_id_of(req, basic.as_ref())?;
     let rt = require(req, "refresh_token")?;
     let scope = require(req, "scope")?;
     let now = st.now();
@@ -837,7 +873,8 @@ fn device_code(
     segment: &str,
     _tenant: Option<String>,
 ) -> Result<Value, OAuthError> {
-    let client_id = require(req, "client_id")?;
+    let basic = basic_credentials(req);
+    let client_id = client_id_of(req, basic.as_ref())?;
     let device_code = require(req, "device_code")?;
     let now = st.now();
     let Some(idx) = st

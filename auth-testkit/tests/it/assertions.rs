@@ -320,3 +320,28 @@ async fn federated_assertion_from_a_registered_issuer_and_subject() {
     let (s, b) = redeem(&e, FED_CLIENT, "not-a-jwt").await;
     assert_entra_error(&e, s, &b, 400, "invalid_request", 50_027);
 }
+
+#[tokio::test]
+async fn the_certs_helpers_produce_accepted_assertions() {
+    use auth_testkit::certs::AssertionAlg;
+    let cert = certs::generate("cert-app");
+    let e = start_with_cert(&cert).await;
+    for alg in [AssertionAlg::Ps256, AssertionAlg::Rs256] {
+        let a = cert.client_assertion(CERT_CLIENT, &e.token_url(TENANT), e.now(), alg);
+        let (s, b) = redeem(&e, CERT_CLIENT, &a).await;
+        assert_eq!(s, 200, "{alg:?}: {b}");
+    }
+    let e = Emulator::start(
+        setup().app(App::new(TENANT, FED_CLIENT).federated(FED_ISSUER, FED_SUBJECT)),
+    )
+    .await
+    .unwrap();
+    let t = certs::federated_token(
+        FED_ISSUER,
+        FED_SUBJECT,
+        "api://AzureADTokenExchange",
+        e.now(),
+        3600,
+    );
+    assert_eq!(redeem(&e, FED_CLIENT, &t).await.0, 200);
+}

@@ -198,3 +198,39 @@ async fn faults_are_per_endpoint() {
     .await;
     assert_eq!(s, 500);
 }
+
+#[tokio::test]
+async fn arm_401_fault_carries_a_challenge_and_requests_to_counts_retries() {
+    let e = start().await;
+    let token = app_token(&e, ARM_SCOPE).await;
+    e.inject(
+        Endpoint::ArmWorkspaces,
+        [
+            Fault::Status {
+                status: 401,
+                retry_after: None,
+            },
+            Fault::Status {
+                status: 503,
+                retry_after: Some(0),
+            },
+        ],
+    );
+    let (s, h, b) = get(&workspace_url(&e, SUB, RG, WS), Some(&token)).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (401, Some("AuthenticationFailed"))
+    );
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer authorization_uri=")
+    );
+    let (s, _, _) = get(&workspace_url(&e, SUB, RG, WS), Some(&token)).await;
+    assert_eq!(s, 503);
+    let (s, _, _) = get(&workspace_url(&e, SUB, RG, WS), Some(&token)).await;
+    assert_eq!(s, 200);
+    assert_eq!(e.requests_to(Endpoint::ArmWorkspaces).len(), 3);
+    assert_eq!(e.requests_to(Endpoint::Token).len(), 1);
+}

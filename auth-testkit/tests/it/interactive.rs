@@ -448,3 +448,92 @@ async fn app_mfa_policy_fails_client_credentials_with_50076() {
     assert_entra_error(&e, s, &b, 400, "interaction_required", 50_076);
     assert!(b["claims"].is_string());
 }
+
+#[tokio::test]
+async fn domain_hint_on_organizations_restricts_the_tenant_and_basic_auth_is_accepted() {
+    let e = start().await;
+    let url = authorize_url(&e, &[("domain_hint", "other.example")])
+        .replace(&format!("/{TENANT}/"), "/organizations/");
+    let (s, html) = page(&url).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("other.example"));
+    let url = authorize_url(&e, &[("domain_hint", OTHER_TENANT)])
+        .replace(&format!("/{TENANT}/"), "/organizations/");
+    let (_, html) = page(&url).await;
+    let ctx = input(&html, "ctx").unwrap();
+    let resp = client()
+        .post(format!("{}/organizations/login", e.authority_host()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("ctx", ctx.as_str()),
+            ("username", USER),
+            ("password", PASSWORD),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.text().await.unwrap().contains("AADSTS50020"));
+
+    // client_secret_basic works as well as the form field.
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"));
+    let resp = client()
+        .post(e.token_url(TENANT))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", format!("Basic {basic}"))
+        .body(form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", ARM_SCOPE),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_session_cookie_gives_single_sign_on_and_prompt_none_works_with_it() {
+    let e = start().await;
+    let (_, html) = page(&authorize_url(&e, &[])).await;
+    let ctx = input(&html, "ctx").unwrap();
+    let resp = client()
+        .post(format!("{}/{TENANT}/login", e.authority_host()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("ctx", ctx.as_str()),
+            ("username", USER),
+            ("password", PASSWORD),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("ESTSAUTH="));
+    for extra in [&[("prompt", "none")][..], &[][..]] {
+        let resp = client()
+            .get(authorize_url(&e, extra))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 302);
+        let q = query_of(resp.headers()["location"].to_str().unwrap());
+        let code = param(&q, "code").expect("silent code");
+        assert_eq!(redeem(&e, code, VERIFIER, REDIRECT).await.0, 200);
+    }
+    // prompt=login shows the page even with a session.
+    let resp = client()
+        .get(authorize_url(&e, &[("prompt", "login")]))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}

@@ -11,4 +11,5 @@ mod discovery;
 mod faults;
 mod interactive;
 mod recording;
+mod sample;
 mod tls;
