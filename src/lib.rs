@@ -36,7 +36,8 @@
 //! use azureml_auth::service_principal::{ServicePrincipalCredential, ServicePrincipalOptions};
 //! use azureml_auth::workspace::{Workspace, WorkspaceClient, find_config_from_process};
 //!
-//! # async fn run() -> Result<(), azureml_auth::Error> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), azureml_auth::Error> {
 //! let config = find_config_from_process()?; // ./.azureml/config.json, ./config.json, parents
 //! let auth = ServicePrincipalCredential::from_env(&ProcessEnv, ServicePrincipalOptions::new())?;
 //! let ws = WorkspaceClient::shared(Arc::new(auth), Cloud::from_env(&ProcessEnv)?)

@@ -59,6 +59,8 @@
 #![forbid(unsafe_code)]
 // Printing is this binary's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// Doc comments on the clap types are the terminal help, where URLs stay plain text.
+#![allow(rustdoc::bare_urls)]
 
 mod compute;
 mod conn;
