@@ -55,6 +55,11 @@ async fn check_exit_codes_and_json_fields() {
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.starts_with("allowed"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("granted by role \"AzureML Data Scientist\""),
+        "check names the deciding role: {run:?}"
+    );
 
     let run = rbac(
         &dir,

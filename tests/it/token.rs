@@ -239,3 +239,14 @@ async fn a_refused_secret_is_one_line_exit_code_1_and_never_printed() {
     assert_eq!(err["error"]["kind"], "authentication");
     assert!(!run.stderr.contains(wrong));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_authority_host_is_one_line_and_exit_code_2() {
+    let emu = Emulator::start(setup_with(&[])).await.unwrap();
+    let dir = TempDir::new();
+    let run = Amlauth::against(&emu, dir.path(), &["token"])
+        .env("AZURE_AUTHORITY_HOST", "http://login.example.com")
+        .run()
+        .await;
+    run.assert_one_line_error(2, "https");
+}

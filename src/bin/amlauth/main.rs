@@ -288,7 +288,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 Some(Format::Json) => {
                     println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default())
                 }
-                _ => println!("{e}"),
+                _ => println!("{}", e.to_string().trim_end()),
             }
             Ok(EXIT_OK)
         }

@@ -181,12 +181,16 @@ pub(crate) fn check_json(e: &Explanation) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
-/// The check as text: `allowed: ...` or `not allowed: ...`, with who, what and where.
+/// The check as text: the verdict line of the explanation and the line that decides it
+/// (`rbac explain` prints every line).
 pub(crate) fn check_text(e: &Explanation) -> String {
-    format!(
-        "{}\n  principal: {}\n  action:    {} ({})\n  scope:     {}",
-        e.decision, e.principal_id, e.action, e.plane, e.scope
-    )
+    let text = e.to_string();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let verdict = lines.next().unwrap_or_default();
+    match lines.find(|l| !l.trim_start().starts_with("member of groups")) {
+        Some(reason) => format!("{verdict}\n{reason}"),
+        None => verdict.to_owned(),
+    }
 }
 
 /// The least-privilege suggestion.
