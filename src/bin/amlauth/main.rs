@@ -199,11 +199,28 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
         _ => {
-            let first = first_lines(&e.render().to_string());
-            eprintln!("amlauth: {first} (see amlauth --help)");
+            let f = Failure::usage(format!(
+                "{} (see amlauth --help)",
+                first_lines(&e.render().to_string())
+            ));
+            if asks_for_json(std::env::args().skip(1)) {
+                eprintln!("{}", f.to_json());
+            } else {
+                eprintln!("amlauth: {f}");
+            }
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// Whether the raw arguments ask for JSON output (for errors found before parsing finished).
+fn asks_for_json(args: impl Iterator<Item = String>) -> bool {
+    let args: Vec<String> = args.collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--output=json"
+            || a == "-ojson"
+            || ((a == "--output" || a == "-o") && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 /// clap's message up to its usage block, on one line: `error: ` dropped, the lines of a list
