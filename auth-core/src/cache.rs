@@ -1,6 +1,7 @@
 //! The in-memory token cache every flow shares: lock-free hits, single flight per key, early
 //! refresh that keeps serving a still-valid token when it fails.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -9,8 +10,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-
-use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::{AccessToken, Clock, Error, Scopes, SystemClock, TenantId};
 
@@ -126,14 +125,39 @@ impl Entry {
     }
 
     fn pick(&self) -> AccessToken {
-        self.copies[stripe() % self.copies.len()].clone()
+        VIEWS.with(|v| self.pick_for(v.borrow().stripe))
+    }
+
+    fn pick_for(&self, stripe: usize) -> AccessToken {
+        self.copies[stripe % self.copies.len()].clone()
     }
 }
 
-fn stripe() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local!(static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed));
-    STRIPE.with(|s| *s)
+/// The views one thread holds of the caches it reads: a snapshot of each cache's map with the
+/// generation it was taken at. A hit reads the cache's generation (a shared, read-mostly atomic)
+/// and, when it has not moved, uses the thread's own snapshot: no lock, no reference count.
+struct Views {
+    stripe: usize,
+    list: Vec<View>,
+}
+
+struct View {
+    cache: u64,
+    generation: u64,
+    snapshot: Arc<SlotMap>,
+}
+
+/// A thread keeps views of at most this many caches; the oldest is dropped first.
+const MAX_VIEWS: usize = 16;
+
+thread_local! {
+    static VIEWS: RefCell<Views> = RefCell::new(Views {
+        stripe: {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        },
+        list: Vec::new(),
+    });
 }
 
 #[derive(Default)]
@@ -146,7 +170,7 @@ struct Flight {
 
 struct Slot {
     key: OwnedKey,
-    current: ArcSwapOption<Entry>,
+    current: Mutex<Option<Arc<Entry>>>,
     flight: Mutex<Flight>,
     last_failed_refresh: AtomicU64,
 }
@@ -154,6 +178,13 @@ struct Slot {
 impl Slot {
     fn flight(&self) -> MutexGuard<'_, Flight> {
         self.flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn current(&self) -> Option<Arc<Entry>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn finish(&self, outcome: Option<Result<AccessToken, Error>>) {
@@ -210,13 +241,18 @@ impl Future for Wait<'_> {
     }
 }
 
-type SlotMap = HashMap<u64, Vec<Arc<Slot>>, BuildHasherDefault<IdentityHasher>>;
+/// Key hash → the slots with that hash, each with its published entry.
+type SlotMap =
+    HashMap<u64, Vec<(Arc<Slot>, Option<Arc<Entry>>)>, BuildHasherDefault<IdentityHasher>>;
 
 /// An in-memory token cache.
 ///
-/// - A hit takes no lock and allocates nothing: a snapshot of the key map and the entry are read
-///   through `arc-swap`, the clock is read coarsely, and the token is cloned from a per-thread
-///   copy.
+/// - A hit takes no lock and allocates nothing: each thread reads its own snapshot of the map
+///   while the cache's generation has not moved, the clock is read coarsely, and the token is
+///   cloned from a per-thread copy (so threads do not contend on one reference count). A thread
+///   keeps its views of at most 16 caches; a view is replaced when the thread next reads that
+///   cache after a change, so a replaced token may live on in an idle thread's view until then
+///   (it is zeroed when the view goes).
 /// - A miss, or an expired token, fetches once however many tasks ask at the same time (single
 ///   flight per key); one key's fetch never blocks another key's hits. No lock is held across an
 ///   await.
@@ -225,15 +261,17 @@ type SlotMap = HashMap<u64, Vec<Arc<Slot>>, BuildHasherDefault<IdentityHasher>>;
 ///   failure is logged, and the key is not tried again for [`REFRESH_RETRY_INTERVAL_SECS`].
 /// - An expired token is never served.
 pub struct TokenCache {
-    map: ArcSwap<SlotMap>,
-    insert: Mutex<()>,
+    id: u64,
+    generation: AtomicU64,
+    /// The latest published map; the lock also serializes writers (rare: a new key, a new token).
+    published: Mutex<Arc<SlotMap>>,
     clock: Arc<dyn Clock>,
     stripes: usize,
 }
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: usize = self.map.load().values().map(Vec::len).sum();
+        let keys: usize = self.published().values().map(Vec::len).sum();
         f.debug_struct("TokenCache")
             .field("keys", &keys)
             .finish_non_exhaustive()
@@ -257,36 +295,95 @@ impl TokenCache {
         let stripes = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 8);
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Self {
-            map: ArcSwap::from_pointee(SlotMap::default()),
-            insert: Mutex::new(()),
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
+            published: Mutex::new(Arc::new(SlotMap::default())),
             clock,
             stripes,
         }
     }
 
+    fn lock_published(&self) -> MutexGuard<'_, Arc<SlotMap>> {
+        self.published.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn published(&self) -> Arc<SlotMap> {
+        self.lock_published().clone()
+    }
+
+    /// Publishes a changed map: writers copy it (keys and refreshes are rare), readers pick the
+    /// new one up at their next hit.
+    fn publish<R>(&self, change: impl FnOnce(&mut SlotMap) -> R) -> R {
+        let mut published = self.lock_published();
+        let mut next = (**published).clone();
+        let result = change(&mut next);
+        *published = Arc::new(next);
+        self.generation.fetch_add(1, Ordering::Release);
+        result
+    }
+
+    /// Stores `entry` as the slot's current token and publishes it.
+    fn store(&self, hash: u64, slot: &Arc<Slot>, entry: Arc<Entry>) {
+        *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry.clone());
+        self.publish(|map| {
+            let found = map
+                .get_mut(&hash)
+                .and_then(|v| v.iter_mut().find(|(s, _)| Arc::ptr_eq(s, slot)));
+            if let Some((_, e)) = found {
+                *e = Some(entry);
+            }
+        });
+    }
+
     /// The token for `key` if one is cached and its refresh time has not come.
     pub fn get(&self, key: &CacheKey<'_>) -> Option<AccessToken> {
         let now = self.clock.now_unix_secs();
-        let map = self.map.load();
-        let slot = map.get(&key.hash())?.iter().find(|s| s.key.matches(key))?;
-        let entry = slot.current.load();
-        let entry = entry.as_ref()?;
-        (now < entry.refresh_at).then(|| entry.pick())
+        let hash = key.hash();
+        VIEWS.with(|views| {
+            let mut views = views.borrow_mut();
+            let generation = self.generation.load(Ordering::Acquire);
+            let stripe = views.stripe;
+            let view = match views.list.iter().position(|v| v.cache == self.id) {
+                Some(i) => &mut views.list[i],
+                None => {
+                    if views.list.len() >= MAX_VIEWS {
+                        views.list.remove(0);
+                    }
+                    views.list.push(View {
+                        cache: self.id,
+                        generation: u64::MAX,
+                        snapshot: Arc::default(),
+                    });
+                    let last = views.list.len() - 1;
+                    &mut views.list[last]
+                }
+            };
+            if view.generation != generation {
+                view.snapshot = self.published();
+                view.generation = generation;
+            }
+            let (_, entry) = view
+                .snapshot
+                .get(&hash)?
+                .iter()
+                .find(|(s, _)| s.key.matches(key))?;
+            let entry = entry.as_ref()?;
+            (now < entry.refresh_at).then(|| entry.pick_for(stripe))
+        })
     }
 
     /// Stores `token` for `key` (such as a token fetched to answer a claims challenge, which
     /// replaces the one the resource rejected).
     pub fn insert(&self, key: &CacheKey<'_>, token: &AccessToken) {
-        self.slot(key)
-            .current
-            .store(Some(Arc::new(Entry::new(token, self.stripes))));
+        let slot = self.slot(key);
+        self.store(key.hash(), &slot, Arc::new(Entry::new(token, self.stripes)));
     }
 
     /// Forgets every token.
     pub fn clear(&self) {
-        let _g = self.insert.lock().unwrap_or_else(|p| p.into_inner());
-        self.map.store(Arc::new(SlotMap::default()));
+        self.publish(SlotMap::clear);
     }
 
     /// The token for `key`: from the cache when fresh, else from `fetch`, run once for all
@@ -314,7 +411,7 @@ impl TokenCache {
             let now = self.clock.now_unix_secs();
             let step = {
                 let mut flight = slot.flight();
-                let current = slot.current.load_full();
+                let current = slot.current();
                 let valid = current.filter(|e| now < e.expires_at);
                 match valid {
                     Some(e) if now < e.refresh_at => Step::Serve(e.pick()),
@@ -360,8 +457,11 @@ impl TokenCache {
                     };
                     return match (fetch().await, old) {
                         (Ok(token), _) => {
-                            slot.current
-                                .store(Some(Arc::new(Entry::new(&token, self.stripes))));
+                            self.store(
+                                key.hash(),
+                                &slot,
+                                Arc::new(Entry::new(&token, self.stripes)),
+                            );
                             leader.complete(Ok(token.clone()));
                             Ok(token)
                         }
@@ -386,27 +486,28 @@ impl TokenCache {
     fn slot(&self, key: &CacheKey<'_>) -> Arc<Slot> {
         let hash = key.hash();
         let find = |map: &SlotMap| {
-            map.get(&hash)
-                .and_then(|v| v.iter().find(|s| s.key.matches(key)).cloned())
+            map.get(&hash).and_then(|v| {
+                v.iter()
+                    .find(|(s, _)| s.key.matches(key))
+                    .map(|(s, _)| s.clone())
+            })
         };
-        if let Some(s) = find(&self.map.load()) {
+        if let Some(s) = find(&self.published()) {
             return s;
         }
-        let _g = self.insert.lock().unwrap_or_else(|p| p.into_inner());
-        let map = self.map.load_full();
-        if let Some(s) = find(&map) {
-            return s;
-        }
-        let slot = Arc::new(Slot {
-            key: key.to_owned_key(),
-            current: ArcSwapOption::empty(),
-            flight: Mutex::new(Flight::default()),
-            last_failed_refresh: AtomicU64::new(0),
-        });
-        let mut next = (*map).clone();
-        next.entry(hash).or_default().push(slot.clone());
-        self.map.store(Arc::new(next));
-        slot
+        self.publish(|map| {
+            if let Some(s) = find(map) {
+                return s;
+            }
+            let slot = Arc::new(Slot {
+                key: key.to_owned_key(),
+                current: Mutex::new(None),
+                flight: Mutex::new(Flight::default()),
+                last_failed_refresh: AtomicU64::new(0),
+            });
+            map.entry(hash).or_default().push((slot.clone(), None));
+            slot
+        })
     }
 }
 

@@ -1,106 +1,34 @@
 //! The emulator's access decision for ARM operations.
 //!
-//! **One function, [`is_authorized`], decides.** It is deliberately simple (built-in role
-//! definitions below, `*` wildcards, scope prefix match, no deny assignments, no
-//! conditions); the `rbac` crate replaces it by changing only this function's body.
+//! **One function, [`is_authorized`], decides**, with the `rbac` crate: the built-in role
+//! definitions, Actions minus the same role's NotActions, scope inheritance segment by segment,
+//! case-insensitive matching. The emulator answers 403 `AuthorizationFailed` exactly when Azure
+//! RBAC (as `rbac` models it) would refuse.
 
 use crate::setup::RoleAssignment;
 
-/// (actions, not_actions) of the built-in roles the emulator knows.
-fn role_definition(role_name: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
-    let def: (&[&str], &[&str]) = match role_name.to_ascii_lowercase().as_str() {
-        "owner" => (&["*"], &[]),
-        "contributor" => (
-            &["*"],
-            &[
-                "Microsoft.Authorization/*/Delete",
-                "Microsoft.Authorization/*/Write",
-                "Microsoft.Authorization/elevateAccess/Action",
-                "Microsoft.Blueprint/blueprintAssignments/write",
-                "Microsoft.Blueprint/blueprintAssignments/delete",
-                "Microsoft.Compute/galleries/share/action",
-            ],
-        ),
-        "reader" => (&["*/read"], &[]),
-        "azureml data scientist" => (
-            &[
-                "Microsoft.MachineLearningServices/workspaces/*/read",
-                "Microsoft.MachineLearningServices/workspaces/*/action",
-                "Microsoft.MachineLearningServices/workspaces/*/delete",
-                "Microsoft.MachineLearningServices/workspaces/*/write",
-            ],
-            &[
-                "Microsoft.MachineLearningServices/workspaces/delete",
-                "Microsoft.MachineLearningServices/workspaces/write",
-                "Microsoft.MachineLearningServices/workspaces/computes/*/write",
-                "Microsoft.MachineLearningServices/workspaces/computes/*/delete",
-                "Microsoft.Authorization/*",
-                "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action",
-                "Microsoft.MachineLearningServices/workspaces/listKeys/action",
-            ],
-        ),
-        "azureml compute operator" => (
-            &[
-                "Microsoft.Authorization/*/read",
-                "Microsoft.MachineLearningServices/workspaces/computes/*",
-                "Microsoft.MachineLearningServices/workspaces/read",
-            ],
-            &[],
-        ),
-        _ => return None,
-    };
-    Some(def)
-}
-
-/// Matches an action against a pattern, case-insensitively. `*` matches any run of
-/// characters; `/*/` also matches a single `/` (so `computes/*/write` covers
-/// `computes/write`), which is how the built-in AzureML roles are meant to read.
-pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
-    let p = pattern.to_ascii_lowercase();
-    let a = action.to_ascii_lowercase();
-    if glob(&p, &a) {
-        return true;
-    }
-    p.contains("/*/") && glob(&p.replace("/*/", "/"), &a)
-}
-
-fn glob(p: &str, a: &str) -> bool {
-    match p.find('*') {
-        None => p == a,
-        Some(i) => {
-            let (head, tail) = (&p[..i], &p[i + 1..]);
-            if !a.starts_with(head) {
-                return false;
-            }
-            let rest = &a[head.len()..];
-            (0..=rest.len()).any(|k| rest.is_char_boundary(k) && glob(tail, &rest[k..]))
-        }
-    }
-}
-
-/// Whether `scope` lies at or under `assignment_scope` (segment-wise, case-insensitive).
-pub(crate) fn scope_covers(assignment_scope: &str, scope: &str) -> bool {
-    let a = assignment_scope.trim_end_matches('/').to_ascii_lowercase();
-    let s = scope.trim_end_matches('/').to_ascii_lowercase();
-    a.is_empty() || s == a || s.starts_with(&format!("{a}/"))
-}
-
 /// **The** access decision: may `principal_object_id` perform `action` at `scope`?
+///
+/// An assignment whose role or scope `rbac` cannot parse grants nothing (Azure would not have
+/// accepted it); an unparsable action or scope is refused.
 pub(crate) fn is_authorized(
     assignments: &[RoleAssignment],
     principal_object_id: &str,
     action: &str,
     scope: &str,
 ) -> bool {
-    assignments.iter().any(|ra| {
-        ra.principal_object_id
-            .eq_ignore_ascii_case(principal_object_id)
-            && scope_covers(&ra.scope, scope)
-            && role_definition(&ra.role_name).is_some_and(|(actions, not_actions)| {
-                actions.iter().any(|p| action_matches(p, action))
-                    && !not_actions.iter().any(|p| action_matches(p, action))
-            })
-    })
+    let mut builder = rbac::AccessModel::builder().builtin_roles();
+    for ra in assignments.iter().filter(|ra| {
+        rbac::builtin::role(&ra.role_name).is_some() && rbac::Scope::parse(&ra.scope).is_ok()
+    }) {
+        builder = builder.assign(&ra.principal_object_id, &ra.role_name, &ra.scope);
+    }
+    let Ok(model) = builder.build() else {
+        return false;
+    };
+    model
+        .check_str(principal_object_id, action, scope)
+        .is_ok_and(|d| d.is_allowed())
 }
 
 #[cfg(test)]
@@ -153,7 +81,8 @@ mod tests {
         check("AzureML Data Scientist", WS, COMPUTE_START, true);
         check("AzureML Data Scientist", WS, COMPUTE_WRITE, false);
         check("AzureML Compute Operator", WS, COMPUTE_WRITE, true);
-        check("AzureML Compute Operator", WS, READ, true);
+        // The real role (builtin-roles.json) grants computes/* only, not the workspace read.
+        check("AzureML Compute Operator", WS, READ, false);
         check("Nonexistent Role", WS, READ, false);
         check("reader", &WS.to_uppercase(), READ, true);
     }

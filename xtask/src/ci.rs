@@ -15,19 +15,33 @@ fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result {
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     eprintln!("  ({:.1} s)", started.elapsed().as_secs_f64());
-    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed ({status})", args.join(" "))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
 }
 
 fn cargo_output(args: &[&str]) -> std::result::Result<String, String> {
-    let out = Command::new(env!("CARGO")).args(args).output().map_err(|e| format!("could not run cargo: {e}"))?;
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .output()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
     if !out.status.success() {
-        return Err(format!("`cargo {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "`cargo {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn has_nextest() -> bool {
-    Command::new(env!("CARGO")).args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+    Command::new(env!("CARGO"))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// The fixed feature matrix of the root package.
@@ -45,11 +59,34 @@ const FEATURE_MATRIX: &[&[&str]] = &[
 pub(crate) fn ci() -> Result {
     let started = Instant::now();
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"], &[])?;
+    cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     if has_nextest() {
-        cargo(&["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"], &[])?;
+        cargo(
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ],
+            &[],
+        )?;
     } else {
-        cargo(&["test", "--workspace", "--all-features", "--no-fail-fast"], &[])?;
+        cargo(
+            &["test", "--workspace", "--all-features", "--no-fail-fast"],
+            &[],
+        )?;
     }
     cargo(&["test", "--workspace", "--all-features", "--doc"], &[])?;
     for features in FEATURE_MATRIX {
@@ -58,16 +95,34 @@ pub(crate) fn ci() -> Result {
         cargo(&args, &[])?;
     }
     core_has_no_runtime()?;
-    cargo(&["doc", "--workspace", "--no-deps", "--all-features"], &[("RUSTDOCFLAGS", "-D warnings")])?;
-    eprintln!("xtask ci: all steps passed in {:.0} s", started.elapsed().as_secs_f64());
+    cargo(
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    eprintln!(
+        "xtask ci: all steps passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 /// `auth-core` without features must not pull an async runtime, HTTP client or TLS.
 fn core_has_no_runtime() -> Result {
-    let tree = cargo_output(&["tree", "-p", "auth-core", "--no-default-features", "-e", "normal", "--prefix", "none"])?;
+    let tree = cargo_output(&[
+        "tree",
+        "-p",
+        "auth-core",
+        "--no-default-features",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ])?;
     let banned = ["tokio ", "reqwest ", "hyper ", "rustls ", "aws-lc-rs "];
-    let found: Vec<&str> = tree.lines().filter(|l| banned.iter().any(|b| l.starts_with(b))).collect();
+    let found: Vec<&str> = tree
+        .lines()
+        .filter(|l| banned.iter().any(|b| l.starts_with(b)))
+        .collect();
     if found.is_empty() {
         eprintln!("auth-core (no default features) depends on no runtime, HTTP client or TLS");
         Ok(())
@@ -86,7 +141,11 @@ const BENCHES: &[(&str, &str)] = &[
 
 pub(crate) fn bench(filter: &[String]) -> Result {
     for (package, bench) in BENCHES {
-        if filter.iter().all(|f| !package.contains(f.as_str()) && !bench.contains(f.as_str())) && !filter.is_empty() {
+        if filter
+            .iter()
+            .all(|f| !package.contains(f.as_str()) && !bench.contains(f.as_str()))
+            && !filter.is_empty()
+        {
             continue;
         }
         cargo(&["bench", "-q", "-p", package, "--bench", bench], &[])?;
@@ -95,10 +154,16 @@ pub(crate) fn bench(filter: &[String]) -> Result {
 }
 
 pub(crate) fn emulator() -> Result {
-    cargo(&["run", "-q", "-p", "auth-testkit", "--bin", "emulator"], &[])
+    cargo(
+        &["run", "-q", "-p", "auth-testkit", "--bin", "emulator"],
+        &[],
+    )
 }
 
 pub(crate) fn demo() -> Result {
-    cargo(&["build", "-q", "--bin", "amlauth", "--features", "tool"], &[])?;
+    cargo(
+        &["build", "-q", "--bin", "amlauth", "--features", "tool"],
+        &[],
+    )?;
     cargo(&["run", "-q", "-p", "auth-testkit", "--bin", "demo"], &[])
 }
