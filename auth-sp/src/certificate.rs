@@ -11,6 +11,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
+use crate::shared::decode_text;
+
 /// A certificate and its RSA private key, ready to sign client assertions.
 ///
 /// `Debug` shows the SHA-1 thumbprint and the chain length, never the key.
@@ -61,7 +63,9 @@ impl ClientCertificate {
 
     /// Reads PEM or PKCS#12 bytes, telling them apart by content.
     pub fn from_bytes(bytes: &[u8], password: Option<&Secret>) -> Result<Self, Error> {
-        if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let looks_like_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ")
+            || decode_text(bytes).is_some_and(|t| Zeroizing::new(t).contains("-----BEGIN "));
+        if looks_like_pem {
             Self::from_pem(bytes, password)
         } else {
             Self::from_pkcs12(bytes, password)
@@ -73,9 +77,11 @@ impl ClientCertificate {
     /// `RSA PRIVATE KEY` (PKCS#1). The leaf is the certificate that matches the key; the other
     /// certificates follow in file order.
     pub fn from_pem(pem: &[u8], password: Option<&Secret>) -> Result<Self, Error> {
-        let text =
-            std::str::from_utf8(pem).map_err(|_| config("the certificate file is not PEM text"))?;
-        let blocks = pem_blocks(text)?;
+        let text = Zeroizing::new(
+            decode_text(pem)
+                .ok_or_else(|| config("the certificate file is not PEM text (UTF-8 or UTF-16)"))?,
+        );
+        let blocks = pem_blocks(text.trim_start_matches('\u{feff}'))?;
         let mut certs = Vec::new();
         let mut key = None;
         for block in blocks {
@@ -339,6 +345,15 @@ pub(crate) mod tests {
         let pw = Some(PASSWORD);
         check(&fixture("combined.pem"), None, Ok(1));
         check(&fixture("combined.pem"), pw, Ok(1));
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend(fixture("combined.pem"));
+        check(&bom, None, Ok(1));
+        let text = String::from_utf8(fixture("combined.pem"))
+            .unwrap()
+            .replace('\n', "\r\n");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        check(&utf16, None, Ok(1));
         check(&concat(&["key-pkcs1.pem", "cert.pem"]), None, Ok(1));
         check(&fixture("combined-encrypted.pem"), pw, Ok(1));
         check(&fixture("chain-ca-first.pem"), None, Ok(2));

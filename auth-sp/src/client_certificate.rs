@@ -413,3 +413,85 @@ mod credential_tests {
         assert!(!format!("{c:?}").contains(&assertion[..20]));
     }
 }
+
+#[cfg(test)]
+mod retry_tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use auth_core::http::{HttpRequest, HttpResponse, RetryPolicy, TokioSleep, TransportError};
+    use auth_core::{Clock, Pipeline};
+
+    use super::*;
+    use crate::certificate::tests::fixture;
+
+    #[derive(Debug)]
+    struct FakeClock(AtomicU64);
+
+    impl Clock for FakeClock {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::SeqCst))
+        }
+    }
+
+    /// The first attempt is answered 503 while the clock jumps `jump` seconds; the second
+    /// succeeds. Returns the two assertions sent.
+    async fn two_attempts(jump: u64) -> (String, String) {
+        let clock = Arc::new(FakeClock(AtomicU64::new(1_800_000_000)));
+        let sent = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let (c2, s2) = (clock.clone(), sent.clone());
+        let transport = move |req: HttpRequest| {
+            let body = String::from_utf8(req.body().clone()).unwrap();
+            let assertion = body
+                .split('&')
+                .find_map(|p| p.strip_prefix("client_assertion="))
+                .unwrap()
+                .to_owned();
+            let mut sent = s2.lock().unwrap();
+            sent.push(assertion);
+            let resp = if sent.len() == 1 {
+                c2.0.fetch_add(jump, Ordering::SeqCst);
+                http::Response::builder()
+                    .status(503)
+                    .header("retry-after", "0")
+                    .body(Vec::new())
+                    .unwrap()
+            } else {
+                http::Response::new(crate::testutil::OK.as_bytes().to_vec())
+            };
+            async move { Ok::<HttpResponse, TransportError>(resp) }
+        };
+        let retry = RetryPolicy {
+            max_retries: 1,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_secs(1),
+            max_total: Duration::from_secs(3600),
+            jitter: 0.0,
+        };
+        let pipeline = Pipeline::new(Arc::new(transport), Arc::new(TokioSleep))
+            .with_retry(retry)
+            .with_clock(clock);
+        let cert = ClientCertificate::from_bytes(&fixture("combined.pem"), None).unwrap();
+        let c = ClientCertificateCredential::new(
+            "t",
+            "c",
+            cert,
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&TokenRequest::for_resource("https://ml.azure.com").unwrap())
+            .await
+            .unwrap();
+        let sent = sent.lock().unwrap();
+        (sent[0].clone(), sent[1].clone())
+    }
+
+    #[tokio::test]
+    async fn a_retry_near_expiry_signs_a_fresh_assertion() {
+        let (a, b) = two_attempts(10).await;
+        assert_eq!(a, b, "far from expiry: reused");
+        let (a, b) = two_attempts(ASSERTION_LIFETIME_SECS - ASSERTION_REUSE_MARGIN_SECS).await;
+        assert_ne!(a, b, "near expiry: a new assertion");
+    }
+}

@@ -937,3 +937,70 @@ mod tests {
         assert_eq!(TokenCredential::name(&c), "environment credential");
     }
 }
+
+#[cfg(test)]
+mod tenant_env_tests {
+    use auth_core::TenantId;
+
+    use super::*;
+    use crate::testutil::{OK, env, fake};
+
+    /// With `pairs` (plus an AML_* service principal in tenant `home`), a request for tenant
+    /// `other` goes to `expected` (a tenant, or `refused`).
+    async fn check(pairs: &[(&str, &str)], expected: &str) {
+        let mut all = vec![
+            ("AML_TENANT_ID", "home"),
+            ("AML_PRINCIPAL_ID", "c"),
+            ("AML_PRINCIPAL_PASS", "s"),
+        ];
+        all.extend_from_slice(pairs);
+        let (pipeline, seen) = fake(200, OK);
+        let c = ServicePrincipalCredential::from_env(
+            &env(&all),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        let request = TokenRequest::for_resource("https://ml.azure.com")
+            .unwrap()
+            .with_tenant(TenantId::new("other").unwrap());
+        let got = match c.get_token(&request).await {
+            Ok(_) => seen.lock().unwrap()[0]
+                .path
+                .split('/')
+                .nth(1)
+                .unwrap()
+                .to_owned(),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Configuration);
+                "refused".to_owned()
+            }
+        };
+        assert_eq!(got, expected, "{pairs:?}");
+    }
+
+    #[tokio::test]
+    async fn additionally_allowed_tenants_from_env() {
+        check(&[], "refused").await;
+        check(
+            &[("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "x;other")],
+            "other",
+        )
+        .await;
+        check(&[("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "*")], "other").await;
+        check(&[("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "x")], "refused").await;
+        check(
+            &[
+                ("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "*"),
+                ("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "true"),
+            ],
+            "home",
+        )
+        .await;
+        check(&[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "1")], "home").await;
+        check(
+            &[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "0")],
+            "refused",
+        )
+        .await;
+    }
+}

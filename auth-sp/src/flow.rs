@@ -64,6 +64,9 @@ impl Flow {
                 Error::configuration("the client id has control characters").with_credential(name)
             );
         }
+        if tenant.is_multi_tenant_alias() {
+            tracing::warn!(credential = name, tenant = %tenant, "client credentials need a concrete tenant; a multi-tenant alias is unreliable");
+        }
         let cloud = options.cloud.clone().unwrap_or_else(Cloud::public);
         let pipeline = options
             .resolved_pipeline()

@@ -136,3 +136,62 @@ fn default_pipeline() -> Result<Pipeline, Error> {
     )
     .with_hint("pass one with ServicePrincipalOptions::pipeline, or enable the reqwest feature"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "reqwest"))]
+    #[test]
+    fn without_the_reqwest_feature_a_pipeline_is_required() {
+        let e = ServicePrincipalOptions::new()
+            .resolved_pipeline()
+            .unwrap_err();
+        assert_eq!(e.kind(), auth_core::ErrorKind::Configuration);
+        assert!(e.to_string().contains("reqwest feature"), "{e}");
+        let e = crate::ClientSecretCredential::new(
+            "t",
+            "c",
+            auth_core::Secret::new("s"),
+            ServicePrincipalOptions::new(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("client secret credential: no HTTP pipeline"),
+            "{e}"
+        );
+    }
+
+    #[cfg(feature = "reqwest")]
+    #[test]
+    fn with_the_reqwest_feature_the_shared_pipeline_is_the_default() {
+        assert!(ServicePrincipalOptions::new().resolved_pipeline().is_ok());
+    }
+
+    #[test]
+    fn debug_and_builders() {
+        let o = ServicePrincipalOptions::new()
+            .authority_host("login.microsoftonline.us/")
+            .unwrap()
+            .additionally_allowed_tenants(["t2", "*"])
+            .unwrap()
+            .send_certificate_chain(true)
+            .legacy_assertion(true)
+            .cae(true);
+        assert_eq!(
+            format!("{o:?}"),
+            r#"ServicePrincipalOptions { cloud: Some("AzureCloud"), authority_host: Some("https://login.microsoftonline.us"), pipeline: None, additionally_allowed_tenants: ["*"], ignore_requested_tenant: false, send_certificate_chain: true, legacy_assertion: true, cae: true }"#
+        );
+        assert!(
+            ServicePrincipalOptions::new()
+                .authority_host("http://login.example")
+                .is_err()
+        );
+        assert!(
+            ServicePrincipalOptions::new()
+                .additionally_allowed_tenants(["a b"])
+                .is_err()
+        );
+    }
+}

@@ -222,3 +222,45 @@ async fn one_assertion_is_reused_across_requests() {
         reqs[1].form_field("client_assertion")
     );
 }
+
+#[tokio::test]
+async fn assertions_match_the_emulators_reference_form() {
+    use auth_testkit::certs::AssertionAlg;
+    let generated = auth_testkit::certs::generate("reference");
+    let emu = Emulator::start(
+        Setup::new()
+            .tenant(Tenant::new(TENANT))
+            .app(App::new(TENANT, CLIENT).certificate_der(&generated.certificate_der))
+            .assertion_replay_check(false),
+    )
+    .await
+    .unwrap();
+    let pem = format!("{}{}", generated.private_key_pem, generated.certificate_pem);
+    for (legacy, alg) in [(false, AssertionAlg::Ps256), (true, AssertionAlg::Rs256)] {
+        let cert = ClientCertificate::from_pem(pem.as_bytes(), None).unwrap();
+        let c = ClientCertificateCredential::new(
+            TENANT,
+            CLIENT,
+            cert,
+            options(&emu).legacy_assertion(legacy),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        let ours = token_requests(&emu)
+            .last()
+            .unwrap()
+            .form_field("client_assertion")
+            .unwrap()
+            .to_owned();
+        let reference =
+            generated.client_assertion(CLIENT, &token_url(&emu, TENANT), emu.now(), alg);
+        let (oh, oc) = jwt_parts(&ours);
+        let (rh, rc) = jwt_parts(&reference);
+        assert_eq!(oh, rh, "same header");
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&oc), keys(&rc), "same claims");
+        for k in ["aud", "iss", "sub"] {
+            assert_eq!(oc[k], rc[k]);
+        }
+    }
+}

@@ -195,3 +195,15 @@ async fn over_tls_with_the_emulators_ca() {
     let e = c.get_token(&arm()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
 }
+
+#[tokio::test]
+async fn the_default_pipeline_is_the_shared_one() {
+    // auth-sp's tests enable its `reqwest` feature (a dev-dependency on itself).
+    let emu = start().await;
+    let options = ServicePrincipalOptions::new()
+        .authority_host(&emu.authority_host())
+        .unwrap();
+    let c = ClientSecretCredential::new(TENANT, CLIENT, Secret::new(SECRET), options).unwrap();
+    c.get_token(&arm()).await.unwrap();
+    assert_eq!(token_requests(&emu).len(), 1);
+}

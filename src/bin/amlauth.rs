@@ -1,2 +1,0 @@
-//! The `amlauth` command-line tool.
-fn main() {}
