@@ -23,6 +23,32 @@ pub struct ArmErrorInfo {
     pub request_id: Option<String>,
     /// `x-ms-correlation-request-id`.
     pub correlation_id: Option<String>,
+    /// The compute target's ARM id, for a compute action
+    /// ([`WorkspaceClient::start_compute`](crate::WorkspaceClient::start_compute)); `None` for
+    /// the workspace calls. A compute action's 404 `ResourceNotFound` may be about the compute
+    /// or its workspace: the message says which.
+    pub compute_id: Option<String>,
+}
+
+impl ArmErrorInfo {
+    /// Status, `error.code`, `error.message` and request ids of a response.
+    pub(crate) fn of_response(resp: &HttpResponse) -> Self {
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (code, message) = parse_error_body(resp.body());
+        Self {
+            status: resp.status().as_u16(),
+            code,
+            message,
+            request_id: header("x-ms-request-id"),
+            correlation_id: header("x-ms-correlation-request-id"),
+            compute_id: None,
+        }
+    }
 }
 
 /// Which of ARM's 404s it is.
@@ -114,6 +140,17 @@ pub enum ArmError {
         /// The response.
         info: Box<ArmErrorInfo>,
     },
+    /// An asynchronous operation (a compute start or stop) that ARM accepted and that then
+    /// ended `Failed` or `Canceled`.
+    OperationFailed {
+        /// What was asked, such as `start`.
+        operation: String,
+        /// How it ended: `Failed` or `Canceled`.
+        status: String,
+        /// The last operation status response (its `error.code` and `error.message` when it had
+        /// them), with [`ArmErrorInfo::compute_id`].
+        info: Box<ArmErrorInfo>,
+    },
     /// A success status whose body is not what ARM sends.
     InvalidResponse {
         /// The status.
@@ -123,26 +160,30 @@ pub enum ArmError {
     },
 }
 
+/// The boxed [`ArmErrorInfo`] of an `ArmError` (by reference or by mutable reference), when it
+/// has one.
+macro_rules! info_of {
+    ($e:expr) => {
+        match $e {
+            ArmError::Unauthenticated { info, .. }
+            | ArmError::AuthorizationFailed { info, .. }
+            | ArmError::Forbidden { info }
+            | ArmError::NotFound { info, .. }
+            | ArmError::Throttled { info, .. }
+            | ArmError::BadRequest { info }
+            | ArmError::Service { info }
+            | ArmError::OperationFailed { info, .. } => Some(info),
+            ArmError::Request(_) | ArmError::InvalidResponse { .. } => None,
+        }
+    };
+}
+
 impl ArmError {
     /// The error of a non-success response. `answered_claims` is the claims request already
     /// answered, if any.
     pub(crate) fn from_response(resp: &HttpResponse, answered_claims: Option<String>) -> Self {
-        let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let (code, message) = parse_error_body(resp.body());
-        let info = Box::new(ArmErrorInfo {
-            status,
-            code,
-            message,
-            request_id: header("x-ms-request-id"),
-            correlation_id: header("x-ms-correlation-request-id"),
-        });
-        match status {
+        let info = Box::new(ArmErrorInfo::of_response(resp));
+        match info.status {
             401 => Self::Unauthenticated {
                 expected_tenant: if info
                     .code
@@ -181,8 +222,9 @@ impl ArmError {
                 )
                 .filter(|d| *d < Duration::from_secs(1_000_000_000))
                 .or_else(|| {
-                    header("retry-after")
-                        .and_then(|v| v.trim().parse().ok())
+                    resp.headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()?.trim().parse().ok())
                         .map(Duration::from_secs)
                 }),
                 info,
@@ -192,18 +234,21 @@ impl ArmError {
         }
     }
 
+    /// This error, as the answer to an action on the compute target `compute_id`.
+    pub(crate) fn about_compute(mut self, compute_id: &str) -> Self {
+        if let Some(info) = self.info_mut() {
+            info.compute_id = Some(compute_id.to_owned());
+        }
+        self
+    }
+
+    fn info_mut(&mut self) -> Option<&mut ArmErrorInfo> {
+        info_of!(self).map(|info| &mut **info)
+    }
+
     /// The ARM response details, when there was an error response.
     pub fn info(&self) -> Option<&ArmErrorInfo> {
-        match self {
-            Self::Unauthenticated { info, .. }
-            | Self::AuthorizationFailed { info, .. }
-            | Self::Forbidden { info }
-            | Self::NotFound { info, .. }
-            | Self::Throttled { info, .. }
-            | Self::BadRequest { info }
-            | Self::Service { info } => Some(info),
-            Self::Request(_) | Self::InvalidResponse { .. } => None,
-        }
+        info_of!(self).map(|info| &**info)
     }
 
     /// The HTTP status, when there was a response.
@@ -226,9 +271,10 @@ impl ArmError {
             Self::AuthorizationFailed { .. } | Self::Forbidden { .. } => ErrorKind::Forbidden,
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::BadRequest { .. } => ErrorKind::Configuration,
-            Self::Throttled { .. } | Self::Service { .. } | Self::InvalidResponse { .. } => {
-                ErrorKind::Service
-            }
+            Self::Throttled { .. }
+            | Self::Service { .. }
+            | Self::OperationFailed { .. }
+            | Self::InvalidResponse { .. } => ErrorKind::Service,
         }
     }
 
@@ -252,15 +298,22 @@ impl ArmError {
                 action,
                 scope,
                 client,
+                info,
                 ..
             } => {
                 let who = client.as_deref().map_or("the identity".to_owned(), |c| format!("'{c}'"));
                 let what = action.as_deref().unwrap_or("the action");
                 let at = scope.as_deref().unwrap_or("the workspace");
-                format!("grant {who} a role that allows {what} at {at} (for reading a workspace: Reader, AzureML Data Scientist or Contributor), then get a new token; role assignments can take a few minutes to apply")
+                let roles = if info.compute_id.is_some() {
+                    " (for starting and stopping compute instances: AzureML Compute Operator, AzureML Data Scientist or Contributor)"
+                } else {
+                    " (for reading a workspace: Reader, AzureML Data Scientist or Contributor)"
+                };
+                format!("grant {who} a role that allows {what} at {at}{roles}, then get a new token; role assignments can take a few minutes to apply")
             }
             Self::Forbidden { .. } => "the identity is not allowed to do this: check its role assignments and any deny assignment or policy".into(),
             Self::NotFound { code, info } => match code {
+                NotFoundCode::ResourceNotFound if info.compute_id.is_some() => "check the compute name and that it exists in the workspace (ARM's message names what is missing)".into(),
                 NotFoundCode::ResourceNotFound => "check the workspace name and resource group (in the config file or arguments), and that the identity can see it".into(),
                 NotFoundCode::ResourceGroupNotFound => "check the resource group name, and that it is in this subscription".into(),
                 NotFoundCode::SubscriptionNotFound => "check the subscription id, and that the token comes from the subscription's tenant and cloud".into(),
@@ -271,8 +324,10 @@ impl ArmError {
                 Some(d) => format!("ARM throttled the requests: retry after {} s", d.as_secs().max(1)),
                 None => "ARM throttled the requests: retry later".into(),
             },
+            Self::BadRequest { info } if info.compute_id.is_some() => "check the compute name and that it is a compute instance (only those can be started and stopped)".into(),
             Self::BadRequest { .. } => "check the subscription id, resource group and workspace name".into(),
             Self::Service { .. } => "retry later; quote the correlation id to support if it persists".into(),
+            Self::OperationFailed { .. } => "check the compute's state in the workspace, then retry; quote the correlation id to support if it persists".into(),
             Self::InvalidResponse { .. } => "check that the ARM endpoint is Azure Resource Manager of the right cloud".into(),
         })
     }
@@ -311,6 +366,9 @@ impl fmt::Display for ArmError {
             }
             Self::NotFound { info, code } => {
                 let text = match code {
+                    NotFoundCode::ResourceNotFound if info.compute_id.is_some() => {
+                        "the compute or its workspace was not found"
+                    }
                     NotFoundCode::ResourceNotFound => "the workspace was not found",
                     NotFoundCode::ResourceGroupNotFound => "the resource group was not found",
                     NotFoundCode::SubscriptionNotFound => "the subscription was not found",
@@ -321,6 +379,20 @@ impl fmt::Display for ArmError {
             Self::Throttled { info, .. } => what(f, "ARM is throttling requests", info)?,
             Self::BadRequest { info } => what(f, "ARM rejected the request", info)?,
             Self::Service { info } => what(f, "ARM failed", info)?,
+            Self::OperationFailed {
+                operation,
+                status,
+                info,
+            } => {
+                let on = info.compute_id.as_deref().unwrap_or("the compute");
+                write!(f, "the {operation} operation on {on} ended {status}")?;
+                if !info.code.is_empty() {
+                    write!(f, " ({})", info.code)?;
+                }
+                if !info.message.is_empty() {
+                    write!(f, ": {}", info.message.trim_end_matches('.'))?;
+                }
+            }
             Self::InvalidResponse { status, reason } => {
                 write!(f, "ARM answered HTTP {status} with {reason}")?;
             }

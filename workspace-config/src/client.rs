@@ -8,6 +8,7 @@ use auth_core::http::HttpResponse;
 use auth_core::{Cloud, Pipeline, TokenCredential, TokenRequest};
 
 use crate::arm_error::ArmError;
+use crate::compute::DEFAULT_MAX_POLLS;
 use crate::resource_http::{
     encode_segment, origin_of, same_origin, send_authenticated, strip_query,
 };
@@ -181,6 +182,7 @@ pub struct WorkspaceClient {
     cloud: Cloud,
     pipeline: Pipeline,
     max_pages: usize,
+    max_polls: u32,
 }
 
 impl fmt::Debug for WorkspaceClient {
@@ -190,6 +192,7 @@ impl fmt::Debug for WorkspaceClient {
             .field("cloud", &self.cloud.name())
             .field("arm_endpoint", &self.cloud.arm_endpoint())
             .field("max_pages", &self.max_pages)
+            .field("max_polls", &self.max_polls)
             .finish_non_exhaustive()
     }
 }
@@ -202,6 +205,7 @@ impl WorkspaceClient {
             cloud,
             pipeline,
             max_pages: DEFAULT_MAX_PAGES,
+            max_polls: DEFAULT_MAX_POLLS,
         }
     }
 
@@ -217,21 +221,31 @@ impl WorkspaceClient {
         self
     }
 
+    /// With another bound on the polls of a compute action's asynchronous operation (at
+    /// least 1; [`DEFAULT_MAX_POLLS`] by default).
+    pub fn with_max_polls(mut self, max_polls: u32) -> Self {
+        self.max_polls = max_polls.max(1);
+        self
+    }
+
     /// The cloud the requests go to.
     pub fn cloud(&self) -> &Cloud {
         &self.cloud
     }
 
-    /// SDK v1's workspace GET: `GET {arm}/subscriptions/{s}/resourceGroups/{rg}/providers/
-    /// Microsoft.MachineLearningServices/workspaces/{name}?api-version=2022-05-01`.
-    ///
-    /// A workspace that names another cloud than the client's is refused before anything is
-    /// sent, so a token never goes to the wrong cloud.
-    pub async fn get(&self, workspace: &Workspace) -> Result<WorkspaceInfo, ArmError> {
-        if let Some(c) = workspace.cloud()
-            && arm_base(c) != arm_base(&self.cloud)
-        {
-            return Err(ArmError::Request(
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub(crate) fn max_polls(&self) -> u32 {
+        self.max_polls
+    }
+
+    /// Refuses a workspace that names another cloud than the client's, so a token never goes
+    /// to the wrong cloud.
+    pub(crate) fn check_cloud(&self, workspace: &Workspace) -> Result<(), ArmError> {
+        match workspace.cloud() {
+            Some(c) if arm_base(c) != arm_base(&self.cloud) => Err(ArmError::Request(
                 auth_core::Error::configuration(format!(
                     "the {workspace} is in {} ({}), but this client talks to {} ({})",
                     c.name(),
@@ -240,11 +254,21 @@ impl WorkspaceClient {
                     self.cloud.arm_endpoint()
                 ))
                 .with_hint("build the client for the workspace's cloud"),
-            ));
+            )),
+            _ => Ok(()),
         }
+    }
+
+    /// SDK v1's workspace GET: `GET {arm}/subscriptions/{s}/resourceGroups/{rg}/providers/
+    /// Microsoft.MachineLearningServices/workspaces/{name}?api-version=2022-05-01`.
+    ///
+    /// A workspace that names another cloud than the client's is refused before anything is
+    /// sent, so a token never goes to the wrong cloud.
+    pub async fn get(&self, workspace: &Workspace) -> Result<WorkspaceInfo, ArmError> {
+        self.check_cloud(workspace)?;
         let url = workspace.arm_url(&self.cloud);
         let correlation = auth_core::entra::new_request_id();
-        let resp = self.send_get(&url, &correlation).await?;
+        let resp = self.send(http::Method::GET, &url, &correlation).await?;
         let value = json_body(&resp)?;
         WorkspaceInfo::from_value(&value).map_err(|reason| ArmError::InvalidResponse {
             status: resp.status().as_u16(),
@@ -284,8 +308,7 @@ impl WorkspaceClient {
                     message: format!(
                         "no workspace named '{name}' is visible in subscription '{subscription_id}'"
                     ),
-                    request_id: None,
-                    correlation_id: None,
+                    ..Default::default()
                 }),
                 code: crate::NotFoundCode::ResourceNotFound,
             }),
@@ -346,7 +369,7 @@ impl WorkspaceClient {
         // One correlation id for every page of the operation, as ARM clients do.
         let correlation = auth_core::entra::new_request_id();
         for _ in 0..self.max_pages {
-            let resp = self.send_get(&url, &correlation).await?;
+            let resp = self.send(http::Method::GET, &url, &correlation).await?;
             let status = resp.status().as_u16();
             let page = json_body(&resp)?;
             let invalid = |reason: String| ArmError::InvalidResponse { status, reason };
@@ -387,11 +410,17 @@ impl WorkspaceClient {
         })
     }
 
-    /// Sends one authenticated GET; answers one claims challenge; fails on any non-2xx.
+    /// Sends one authenticated request without a body (a GET, or a POST action); answers one
+    /// claims challenge; fails on any non-2xx.
     ///
     /// `correlation` goes in `x-ms-correlation-request-id` (ARM echoes it and logs it: quote it
     /// to support); each request also gets its own `x-ms-client-request-id`.
-    async fn send_get(&self, url: &str, correlation: &str) -> Result<HttpResponse, ArmError> {
+    pub(crate) async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        correlation: &str,
+    ) -> Result<HttpResponse, ArmError> {
         let request =
             TokenRequest::for_resource(self.cloud.arm_audience()).map_err(ArmError::Request)?;
         let uri: http::Uri = url.parse().map_err(|_| {
@@ -402,8 +431,14 @@ impl WorkspaceClient {
         })?;
         let make = |auth: &http::HeaderValue| {
             let client_request_id = auth_core::entra::new_request_id();
-            tracing::debug!(url = %strip_query(url), correlation, client_request_id, "ARM GET");
-            http::Request::get(uri.clone())
+            tracing::debug!(%method, url = %strip_query(url), correlation, client_request_id, "ARM request");
+            let mut builder = http::Request::builder()
+                .method(method.clone())
+                .uri(uri.clone());
+            if method != http::Method::GET {
+                builder = builder.header(http::header::CONTENT_LENGTH, "0");
+            }
+            builder
                 .header(http::header::AUTHORIZATION, auth.clone())
                 .header(http::header::ACCEPT, "application/json")
                 .header(http::header::USER_AGENT, USER_AGENT)
@@ -439,7 +474,7 @@ fn check_segment(what: &str, v: &str) -> Result<(), ArmError> {
     })
 }
 
-fn json_body(resp: &HttpResponse) -> Result<serde_json::Value, ArmError> {
+pub(crate) fn json_body(resp: &HttpResponse) -> Result<serde_json::Value, ArmError> {
     serde_json::from_slice(resp.body()).map_err(|_| ArmError::InvalidResponse {
         status: resp.status().as_u16(),
         reason: format!("a body that is not JSON ({} bytes)", resp.body().len()),

@@ -13,7 +13,7 @@ use auth_core::{
 };
 
 use super::*;
-use crate::{ArmError, NotFoundCode, Workspace};
+use crate::{ArmError, ComputeAction, NotFoundCode, Workspace};
 
 /// Hands out `tok-1`, `tok-2`, … and records each request's scopes and claims.
 #[derive(Debug, Default)]
@@ -403,7 +403,7 @@ fn debug_shows_no_secret() {
     let (c, _) = client(&script);
     assert_eq!(
         format!("{c:?}"),
-        "WorkspaceClient { credential: \"counting credential\", cloud: \"AzureCloud\", arm_endpoint: \"https://management.azure.com/\", max_pages: 100, .. }"
+        "WorkspaceClient { credential: \"counting credential\", cloud: \"AzureCloud\", arm_endpoint: \"https://management.azure.com/\", max_pages: 100, max_polls: 60, .. }"
     );
 }
 
@@ -462,4 +462,255 @@ async fn get_by_name_without_a_resource_group() {
             .0
             .contains("/workspaces/ws?api-version=")
     );
+}
+
+const COMPUTE_ID: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/ci1";
+const OPERATION: &str = "https://management.azure.com/subscriptions/s/providers/Microsoft.MachineLearningServices/locations/eastus2/computeOperationsStatus/op1?api-version=2022-05-01";
+
+/// ARM's 202 to a compute action, with the operation to follow at `operation`.
+fn accepted(operation: &str) -> Canned {
+    (
+        202,
+        vec![
+            ("azure-asyncoperation", operation.to_owned()),
+            ("retry-after", "0".to_owned()),
+            ("x-ms-correlation-request-id", "corr-7".to_owned()),
+        ],
+        String::new(),
+    )
+}
+
+fn op_status(status: &str) -> Canned {
+    ok(serde_json::json!({"name": "op1", "status": status}))
+}
+
+#[tokio::test]
+async fn start_compute_posts_then_follows_the_operation() {
+    let script = Script::new(vec![
+        accepted(OPERATION),
+        op_status("InProgress"),
+        op_status("Succeeded"),
+    ]);
+    let (c, cred) = client(&script);
+    let op = c.start_compute(&ws(), "ci1").await.unwrap();
+    assert_eq!(op.action, ComputeAction::Start);
+    assert_eq!(op.compute_id, COMPUTE_ID);
+    assert_eq!(op.status, "Succeeded");
+    assert!(!op.in_progress());
+    let urls: Vec<String> = script.requests().into_iter().map(|r| r.0).collect();
+    assert_eq!(
+        urls,
+        vec![
+            format!("https://management.azure.com{COMPUTE_ID}/start?api-version=2022-05-01"),
+            OPERATION.to_owned(),
+            OPERATION.to_owned(),
+        ]
+    );
+    // A token (from the credential's cache, in real credentials) for each request, all for ARM.
+    let seen = cred.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter().all(
+            |(scope, claims)| scope == "https://management.core.windows.net//.default"
+                && claims.is_none()
+        ),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn compute_action_without_an_operation_to_follow() {
+    let script = Script::new(vec![(202, vec![], String::new())]);
+    let (c, _) = client(&script);
+    let op = c.stop_compute(&ws(), "ci1").await.unwrap();
+    assert_eq!(
+        (op.action, op.status.as_str()),
+        (ComputeAction::Stop, "Accepted")
+    );
+    assert!(
+        script.requests()[0]
+            .0
+            .ends_with("/computes/ci1/stop?api-version=2022-05-01")
+    );
+
+    let script = Script::new(vec![(200, vec![], String::new())]);
+    let (c, _) = client(&script);
+    assert_eq!(
+        c.stop_compute(&ws(), "ci1").await.unwrap().status,
+        "Succeeded"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_on_another_host_is_not_followed() {
+    let script = Script::new(vec![accepted(
+        "https://evil.example/operations/op1?api-version=2022-05-01",
+    )]);
+    let (c, _) = client(&script);
+    let op = c.start_compute(&ws(), "ci1").await.unwrap();
+    assert_eq!(op.status, "Accepted");
+    assert_eq!(script.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn polling_is_bounded() {
+    let script = Script::new(vec![
+        accepted(OPERATION),
+        op_status("InProgress"),
+        op_status("InProgress"),
+    ]);
+    let (c, _) = client(&script);
+    let op = c
+        .with_max_polls(2)
+        .start_compute(&ws(), "ci1")
+        .await
+        .unwrap();
+    assert_eq!(op.status, "InProgress");
+    assert!(op.in_progress());
+    assert_eq!(script.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_operation_is_an_error() {
+    let failed = ok(serde_json::json!({
+        "name": "op1", "status": "Failed",
+        "error": {"code": "ComputeStartFailed", "message": "The VM could not be allocated."}
+    }));
+    let script = Script::new(vec![accepted(OPERATION), failed]);
+    let (c, _) = client(&script);
+    let e = c.start_compute(&ws(), "ci1").await.unwrap_err();
+    let ArmError::OperationFailed {
+        operation,
+        status,
+        info,
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!((operation.as_str(), status.as_str()), ("start", "Failed"));
+    assert_eq!(info.code, "ComputeStartFailed");
+    assert_eq!(info.compute_id.as_deref(), Some(COMPUTE_ID));
+    assert_eq!(e.kind(), ErrorKind::Service);
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!(
+            "the start operation on {COMPUTE_ID} ended Failed (ComputeStartFailed): The VM could not be allocated; "
+        )),
+        "{shown}"
+    );
+
+    let script = Script::new(vec![accepted(OPERATION), op_status("Canceled")]);
+    let (c, _) = client(&script);
+    let e = c.stop_compute(&ws(), "ci1").await.unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!(
+            "the stop operation on {COMPUTE_ID} ended Canceled; "
+        )),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_status_must_be_json_with_a_status() {
+    for body in ["<html>", r#"{"name": "op1"}"#] {
+        let script = Script::new(vec![accepted(OPERATION), (200, vec![], body.to_owned())]);
+        let (c, _) = client(&script);
+        let e = c.start_compute(&ws(), "ci1").await.unwrap_err();
+        assert!(
+            matches!(e, ArmError::InvalidResponse { status: 200, .. }),
+            "{body}: {e:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn compute_errors_are_arm_errors_about_the_compute() {
+    let action = "Microsoft.MachineLearningServices/workspaces/computes/start/action";
+    let message = format!(
+        "The client 'app' with object id 'oid' does not have authorization to perform action '{action}' over scope '{COMPUTE_ID}' or the scope is invalid."
+    );
+    let refused = (
+        403,
+        vec![],
+        serde_json::json!({"error": {"code": "AuthorizationFailed", "message": message}})
+            .to_string(),
+    );
+    let script = Script::new(vec![refused]);
+    let (c, _) = client(&script);
+    let e = c.start_compute(&ws(), "ci1").await.unwrap_err();
+    let ArmError::AuthorizationFailed {
+        action: Some(a),
+        scope: Some(s),
+        info,
+        ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!((a.as_str(), s.as_str()), (action, COMPUTE_ID));
+    assert_eq!(info.compute_id.as_deref(), Some(COMPUTE_ID));
+    assert!(e.to_string().contains("AzureML Compute Operator"), "{e}");
+    assert!(!e.to_string().contains("reading a workspace"), "{e}");
+
+    let script = Script::new(vec![arm_error(404, "ResourceNotFound")]);
+    let (c, _) = client(&script);
+    let e = c.start_compute(&ws(), "ci1").await.unwrap_err();
+    assert!(
+        matches!(&e, ArmError::NotFound { code: NotFoundCode::ResourceNotFound, info } if info.compute_id.as_deref() == Some(COMPUTE_ID)),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("the compute or its workspace was not found (HTTP 404 ResourceNotFound)"),
+        "{e}"
+    );
+
+    let script = Script::new(vec![arm_error(400, "BadRequest")]);
+    let (c, _) = client(&script);
+    let e = c.stop_compute(&ws(), "ci1").await.unwrap_err();
+    assert!(
+        e.to_string().contains("that it is a compute instance"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_compute_action_answers_one_claims_challenge() {
+    let script = Script::new(vec![
+        challenge(),
+        accepted(OPERATION),
+        op_status("Succeeded"),
+    ]);
+    let (c, cred) = client(&script);
+    c.start_compute(&ws(), "ci1").await.unwrap();
+    // The POST is retried with a token carrying the claims; the poll asks again without them
+    // (a real credential's cache holds the token with the claims by then).
+    let claims: Vec<Option<String>> = cred
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.1.clone())
+        .collect();
+    assert_eq!(claims, vec![None, Some(CLAIMS.to_owned()), None]);
+    let auths: Vec<String> = script.requests().into_iter().map(|r| r.1).collect();
+    assert_eq!(auths, vec!["Bearer tok-1", "Bearer tok-2", "Bearer tok-3"]);
+}
+
+#[tokio::test]
+async fn compute_names_and_clouds_are_checked_before_sending() {
+    let script = Script::new(vec![]);
+    let (c, cred) = client(&script);
+    for name in ["", "../x", "ci 1", "a/b"] {
+        let e = c.start_compute(&ws(), name).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Configuration, "{name:?}");
+        assert!(e.to_string().starts_with("invalid compute name"), "{e}");
+    }
+    let china = Workspace::new("s", "rg", "ws")
+        .unwrap()
+        .with_cloud(Cloud::china());
+    let e = c.stop_compute(&china, "ci1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert!(script.requests().is_empty());
+    assert!(cred.seen.lock().unwrap().is_empty());
 }

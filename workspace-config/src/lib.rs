@@ -64,7 +64,9 @@
 //! [`WorkspaceClient::get`] is SDK v1's ARM GET (api-version [`ARM_API_VERSION`]), and
 //! [`WorkspaceClient::get_by_name`] its `Workspace.get` with an optional resource group;
 //! [`WorkspaceClient::list_by_resource_group`] and [`WorkspaceClient::list_by_subscription`]
-//! follow `nextLink` (same host only, bounded). ARM errors become [`ArmError`]: 403
+//! follow `nextLink` (same host only, bounded). [`WorkspaceClient::start_compute`] and
+//! [`WorkspaceClient::stop_compute`] start and stop a compute instance and follow ARM's
+//! asynchronous operation (same host only, bounded). ARM errors become [`ArmError`]: 403
 //! `AuthorizationFailed` with the missing action and the scope as fields, the three 404s, 401
 //! (a claims challenge is answered once with a new token), throttling with `Retry-After` after
 //! the pipeline's retries. Each converts into [`auth_core::Error`] with a kind and a hint.
@@ -93,6 +95,7 @@
 
 mod arm_error;
 mod client;
+mod compute;
 mod config;
 mod error;
 mod resource_http;
@@ -100,6 +103,9 @@ mod workspace;
 
 pub use arm_error::{ArmError, ArmErrorInfo, NotFoundCode};
 pub use client::{DEFAULT_MAX_PAGES, WorkspaceClient, WorkspaceInfo};
+pub use compute::{
+    ComputeAction, ComputeOperation, DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL,
+};
 pub use config::{
     CONFIG_PATH_ENV, ConfigFile, ConfigOrigin, FILE_NAMES, MAX_CONFIG_BYTES, SUBFOLDERS,
     WorkspaceConfig, candidates, find_config, find_config_from_process, load_config, search_config,

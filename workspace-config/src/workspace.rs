@@ -8,7 +8,7 @@ use crate::config::{ConfigFile, WorkspaceConfig};
 use crate::resource_http::encode_segment;
 
 /// The api-version of SDK v1's workspace GET (azureml-core 1.61 hard-codes it), also used for
-/// the list calls.
+/// the list calls and the compute actions.
 pub const ARM_API_VERSION: &str = "2022-05-01";
 
 /// The ARM provider namespace and type of an Azure ML workspace.

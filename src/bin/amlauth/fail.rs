@@ -83,7 +83,23 @@ impl From<auth_core::Error> for Failure {
 
 impl From<workspace_config::ArmError> for Failure {
     fn from(e: workspace_config::ArmError) -> Self {
-        auth_core::Error::from(e).into()
+        // A refusal that names the action and the scope also names the command that finds the
+        // least-privileged role for them.
+        let suggest = match &e {
+            workspace_config::ArmError::AuthorizationFailed {
+                action: Some(action),
+                scope: Some(scope),
+                ..
+            } => Some(format!(
+                "`amlauth rbac suggest --action {action} --scope {scope}` names the least-privileged role"
+            )),
+            _ => None,
+        };
+        let mut failure = Self::from(auth_core::Error::from(e));
+        if let Some(suggest) = suggest {
+            failure.message = format!("{}; {suggest}", failure.message);
+        }
+        failure
     }
 }
 
@@ -127,5 +143,26 @@ mod tests {
             "no",
         ));
         assert_eq!(a.exit_code, EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_refusal_names_the_rbac_suggest_command() {
+        let refused = workspace_config::ArmError::AuthorizationFailed {
+            info: Box::default(),
+            action: Some(
+                "Microsoft.MachineLearningServices/workspaces/computes/start/action".into(),
+            ),
+            scope: Some("/subscriptions/s/c".into()),
+            client: None,
+            client_oid: None,
+        };
+        let f = Failure::from(refused);
+        assert_eq!((f.exit_code, f.kind), (EXIT_FAILED, "forbidden"));
+        assert!(
+            f.message().ends_with(
+                "; `amlauth rbac suggest --action Microsoft.MachineLearningServices/workspaces/computes/start/action --scope /subscriptions/s/c` names the least-privileged role"
+            ),
+            "{f}"
+        );
     }
 }

@@ -1,9 +1,7 @@
 //! `amlauth workspace show`: which config file was used, and the workspace ARM returns.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use auth_core::ProcessEnv;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use workspace_config::{ConfigFile, ConfigOrigin, Workspace, WorkspaceClient, WorkspaceInfo};
@@ -67,20 +65,16 @@ impl WorkspaceArgs {
         ) {
             return Ok((None, Workspace::new(s, g, w)?));
         }
-        let cwd = std::env::current_dir()
-            .map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
         let found = match &self.config {
+            // --config wins over AZUREML_CONFIG_PATH: SDK v1's from_config(path), where a file
+            // is used as is and a directory is searched.
             Some(path) => {
-                let path = cwd.join(path);
-                // --config wins over AZUREML_CONFIG_PATH: search with an empty environment.
-                let none: HashMap<&'static str, &'static str> = HashMap::new();
-                let mut found = workspace_config::find_config(&path, &none)?;
-                if path.is_file() {
-                    found.origin = ConfigOrigin::Explicit;
-                }
-                found
+                let cwd = std::env::current_dir().map_err(|e| {
+                    Failure::usage(format!("cannot read the current directory: {e}"))
+                })?;
+                workspace_config::search_config(&cwd.join(path))?
             }
-            None => workspace_config::find_config(&cwd, &ProcessEnv)?,
+            None => workspace_config::find_config_from_process()?,
         };
         let ws = Workspace::from_config(&found)?;
         Ok((Some(found), ws))

@@ -2,6 +2,7 @@
 //! 127.0.0.1, with auth-sp's client secret credential.
 
 mod arm;
+mod compute;
 mod from_config;
 
 use std::sync::Arc;
