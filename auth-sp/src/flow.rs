@@ -117,6 +117,12 @@ impl Flow {
             scopes: request.scopes(),
             cae,
         };
+        if request.claims().is_none() {
+            // The hot path: a fresh cached token, before anything is allocated.
+            if let Some(token) = self.cache.get(&key) {
+                return Ok(token);
+            }
+        }
         let target = Target {
             tenant: tenant.clone(),
             url: self.cloud.token_endpoint(tenant),
