@@ -179,6 +179,10 @@ const FLOW_HINTS: &[(u64, &str)] = &[
         "no federated identity credential on the app matches the token's subject: add one, or check the service account",
     ),
     (
+        50027,
+        "the client assertion is not a valid JWT: check the token file or the assertion callback",
+    ),
+    (
         50012,
         "the client assertion was refused (replayed jti or invalid assertion): sign a new one",
     ),
