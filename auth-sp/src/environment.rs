@@ -136,6 +136,19 @@ impl ServicePrincipalCredential {
     /// The credential the environment describes; see the [module documentation](self) for
     /// the variables and their precedence. `Unavailable` when none is set.
     pub fn from_env(env: &dyn Env, options: ServicePrincipalOptions) -> Result<Self, Error> {
+        // Nothing that selects a service principal: unavailable, whatever else is set (a bad
+        // AZURE_AUTHORITY_HOST is then another credential's business).
+        let selects = LOOKED_AT
+            .iter()
+            .filter(|v| **v != AZURE_TENANT_ID && **v != AZURE_CLIENT_ID)
+            .any(|v| env.var(v).is_some());
+        if !selects {
+            return Err(Error::unavailable(format!(
+                "no service principal is configured in the environment (looked at {})",
+                LOOKED_AT.join(", ")
+            ))
+            .with_credential(EnvironmentCredential::NAME));
+        }
         let explicit_cloud = options.cloud.is_some();
         let mut options = with_env_defaults(env, options)
             .map_err(|e| e.with_credential(EnvironmentCredential::NAME))?;
@@ -581,6 +594,14 @@ mod tests {
             &["unavailable"],
         );
         check(&[("AZURE_CLIENT_SECRET", "")], &["unavailable"]);
+        check(
+            &[("AZURE_AUTHORITY_HOST", "http://evil.example")],
+            &["unavailable"],
+        );
+        check(
+            &[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "maybe")],
+            &["unavailable"],
+        );
         check(
             &[("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true")],
             &["unavailable"],
