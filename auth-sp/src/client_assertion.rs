@@ -152,8 +152,9 @@ impl ClientAssertionCredential {
     }
 
     /// Workload identity: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
-    /// (and `AZURE_AUTHORITY_HOST` unless `options` names a cloud). `Unavailable` when none of
-    /// the three is set; a configuration error naming what is missing when only some are.
+    /// (and `AZURE_AUTHORITY_HOST` unless `options` names a cloud). `Unavailable` when
+    /// `AZURE_FEDERATED_TOKEN_FILE` is not set (the other two also serve other credentials); a
+    /// configuration error naming what is missing when it is set without them.
     pub fn workload_identity(
         env: &dyn Env,
         options: ServicePrincipalOptions,
@@ -163,35 +164,30 @@ impl ClientAssertionCredential {
             "AZURE_CLIENT_ID",
             "AZURE_FEDERATED_TOKEN_FILE",
         ];
-        let values: Vec<Option<String>> = VARS.iter().map(|v| env.var(v)).collect();
-        let missing: Vec<&str> = VARS
-            .iter()
-            .zip(&values)
-            .filter(|(_, v)| v.is_none())
-            .map(|(n, _)| *n)
-            .collect();
-        if missing.len() == VARS.len() {
-            return Err(Error::unavailable(format!(
-                "workload identity is not configured: none of {} is set",
-                VARS.join(", ")
-            ))
+        let [tenant, client, file] = VARS.map(|v| env.var(v));
+        let Some(file) = file else {
+            // AZURE_TENANT_ID and AZURE_CLIENT_ID alone also serve other credentials.
+            return Err(Error::unavailable(
+                "workload identity is not configured: AZURE_FEDERATED_TOKEN_FILE is not set",
+            )
             .with_credential(Self::NAME));
-        }
-        if !missing.is_empty() {
+        };
+        let (Some(tenant), Some(client)) = (tenant.as_ref(), client.as_ref()) else {
+            let missing: Vec<&str> = [(VARS[0], &tenant), (VARS[1], &client)]
+                .into_iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| n)
+                .collect();
             return Err(Error::configuration(format!(
                 "workload identity is partly configured: {} not set (looked at {})",
                 missing.join(", "),
                 VARS.join(", ")
             ))
             .with_credential(Self::NAME));
-        }
-        let options = crate::environment::with_env_defaults(env, options)?;
-        let [Some(tenant), Some(client), Some(file)] =
-            <[Option<String>; 3]>::try_from(values).unwrap_or([None, None, None])
-        else {
-            return Err(Error::configuration("workload identity variables vanished"));
         };
-        Self::from_file(&tenant, &client, file, options)
+        let options = crate::environment::with_env_defaults(env, options)
+            .map_err(|e| e.with_credential(Self::NAME))?;
+        Self::from_file(tenant, client, file, options)
     }
 
     /// The tenant the credential signs in to.
@@ -391,9 +387,16 @@ mod tests {
         );
         check_workload(
             &[t, c],
-            "configuration: client assertion credential: workload identity is partly configured: AZURE_FEDERATED_TOKEN_FILE not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+            "unavailable: client assertion credential: workload identity is not configured: AZURE_FEDERATED_TOKEN_FILE is not set",
         );
-        check_workload(&[f], "AZURE_TENANT_ID, AZURE_CLIENT_ID not set");
+        check_workload(
+            &[f],
+            "configuration: client assertion credential: workload identity is partly configured: AZURE_TENANT_ID, AZURE_CLIENT_ID not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+        );
+        check_workload(
+            &[t, f],
+            "configuration: client assertion credential: workload identity is partly configured: AZURE_CLIENT_ID not set",
+        );
         check_workload(&[t, c, f], "azure-identity-token");
         check_workload(
             &[
