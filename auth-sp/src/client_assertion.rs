@@ -3,7 +3,9 @@
 //! or given by a callback.
 
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -20,9 +22,15 @@ pub const ASSERTION_FILE_REREAD_SECS: u64 = 300;
 
 type Callback = dyn Fn() -> Result<Secret, Error> + Send + Sync;
 
+/// The future an asynchronous assertion callback returns.
+pub type AssertionFuture = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send>>;
+
+type AsyncCallback = dyn Fn() -> AssertionFuture + Send + Sync;
+
 enum Source {
     File(AssertionFile),
     Callback(Arc<Callback>),
+    AsyncCallback(Arc<AsyncCallback>),
 }
 
 struct Cached {
@@ -102,6 +110,7 @@ impl fmt::Debug for ClientAssertionCredential {
         match &self.source {
             Source::File(file) => d.field("token_file", &file.path),
             Source::Callback(_) => d.field("source", &"callback"),
+            Source::AsyncCallback(_) => d.field("source", &"async callback"),
         };
         d.finish_non_exhaustive()
     }
@@ -124,6 +133,24 @@ impl ClientAssertionCredential {
         Ok(Self {
             flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
             source: Source::Callback(Arc::new(callback)),
+        })
+    }
+
+    /// A credential whose assertion an asynchronous `callback` gives (such as a CI system's
+    /// OIDC endpoint), called once per token request that reaches the service; the retries of
+    /// one request reuse its assertion.
+    pub fn from_async_callback<F>(
+        tenant_id: &str,
+        client_id: &str,
+        callback: F,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error>
+    where
+        F: Fn() -> AssertionFuture + Send + Sync + 'static,
+    {
+        Ok(Self {
+            flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
+            source: Source::AsyncCallback(Arc::new(callback)),
         })
     }
 
@@ -203,15 +230,10 @@ impl ClientAssertionCredential {
     fn assertion(&self) -> Result<Secret, Error> {
         match &self.source {
             Source::File(f) => f.read(self.flow.pipeline.clock().now_unix_secs()),
-            Source::Callback(cb) => {
-                let a = cb()?;
-                if a.expose_secret().trim().is_empty() {
-                    return Err(Error::configuration(
-                        "the assertion callback returned an empty assertion",
-                    ));
-                }
-                Ok(a)
-            }
+            Source::Callback(cb) => non_empty(cb()?),
+            Source::AsyncCallback(_) => Err(Error::configuration(
+                "an asynchronous assertion is fetched before the request",
+            )),
         }
     }
 
@@ -219,9 +241,16 @@ impl ClientAssertionCredential {
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         self.flow
             .get_token(request, |target, scope, claims| async move {
+                let fetched = match &self.source {
+                    Source::AsyncCallback(cb) => Some(non_empty(cb().await?)?),
+                    _ => None,
+                };
                 self.flow
                     .post(&target, || {
-                        let assertion = self.assertion()?;
+                        let assertion = match &fetched {
+                            Some(a) => a.clone(),
+                            None => self.assertion()?,
+                        };
                         Ok(self
                             .flow
                             .base_form(&scope, claims.as_deref())
@@ -232,6 +261,15 @@ impl ClientAssertionCredential {
             })
             .await
     }
+}
+
+fn non_empty(assertion: Secret) -> Result<Secret, Error> {
+    if assertion.expose_secret().trim().is_empty() {
+        return Err(Error::configuration(
+            "the assertion callback returned an empty assertion",
+        ));
+    }
+    Ok(assertion)
 }
 
 impl TokenCredential for ClientAssertionCredential {
@@ -358,6 +396,44 @@ mod tests {
             e.to_string(),
             "client assertion credential: no OIDC token here"
         );
+    }
+
+    #[tokio::test]
+    async fn async_callback_is_awaited_once_per_request() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let n = calls.clone();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_async_callback(
+            "t",
+            "c",
+            move || {
+                let i = n.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async move { Ok(Secret::new(format!("oidc-{i}"))) })
+            },
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[0].field("client_assertion"), Some("oidc-0"));
+        assert_eq!(seen[1].field("client_assertion"), Some("oidc-1"));
+        assert!(format!("{c:?}").contains("async callback"));
+
+        let (pipeline, seen) = fake(200, OK);
+        let empty = ClientAssertionCredential::from_async_callback(
+            "t",
+            "c",
+            || Box::pin(async { Ok(Secret::new(" ")) }),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        let e = empty.get_token(&arm()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Configuration);
+        assert!(e.to_string().contains("empty assertion"), "{e}");
+        assert!(seen.lock().unwrap().is_empty());
     }
 
     fn check_workload(pairs: &[(&str, &str)], expected: &str) {
