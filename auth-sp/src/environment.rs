@@ -18,10 +18,17 @@
 //! 4. `AZURE_AUTH_LOCATION`: the path of an `az ad sp create-for-rbac --sdk-auth` file.
 //!
 //! An empty variable counts as unset. When no source is touched the result is
-//! [`ErrorKind::Unavailable`] (a chain moves on); a touched
-//! but incomplete source is a [`ErrorKind::Configuration`]
-//! error naming the missing variables and every variable looked at. A touched source wins even
-//! when a later one is complete: a half-configured `AZURE_*` set is reported, not skipped.
+//! [`ErrorKind::Unavailable`] (a chain moves on); a touched but incomplete source is a
+//! [`ErrorKind::Configuration`] error naming the missing variables and every variable looked
+//! at. A touched source wins even when a later one is complete: a half-configured `AZURE_*` set
+//! is reported, not skipped.
+//!
+//! Why this order: `AZURE_*` is what every current Azure SDK and CI integration sets, so it
+//! wins; `AZUREML_SERVICE_PRINCIPAL_*` is what SDK v1 itself reads, so it comes before the
+//! `AML_*` names that only its documentation uses; the sdk-auth file is a deprecated format and
+//! comes last. Within `AZURE_*` a secret wins over a certificate, and a certificate over a
+//! token file, as in azure-identity. Unlike SDK v1, a secret that names an existing file is
+//! never read as a certificate, and `AZUREML_PASSWORD` is not read.
 //!
 //! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud; for an
 //! sdk-auth file, its `activeDirectoryEndpointUrl` comes first),
