@@ -2,11 +2,15 @@
 //! form to the same endpoint in the same run, both on a reused connection; then 200 new
 //! credentials in a row, which must share the process-wide connection pool.
 //!
-//! Run with `cargo bench -p auth-sp`. Plain `main`, timed with `Instant`; it prints medians,
-//! p90s and the ratios (target ≤ 1.1×), and the number of connections the emulator accepted.
+//! Run with `cargo bench -p auth-sp`. Plain `main`, timed with `Instant`. Each of our requests
+//! is paired with a bare one right before or after it (the order alternates), so that load
+//! from other processes hits both alike; it prints the medians, p90s and the median of the
+//! per-pair ratios (target ≤ 1.1×), and the connections the emulator holds.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
+use auth_core::entra::{Form, request_token};
 use auth_core::{Pipeline, Secret, TokenRequest};
 use auth_sp::{ClientSecretCredential, ServicePrincipalOptions};
 use auth_testkit::{App, Emulator, Setup, Tenant};
@@ -14,21 +18,73 @@ use auth_testkit::{App, Emulator, Setup, Tenant};
 const TENANT: &str = "72f988bf-0000-4000-8000-00000000b001";
 const CLIENT: &str = "a11ce000-0000-4000-8000-00000000b002";
 const SECRET: &str = "bench-secret-value";
-const ROUNDS: usize = 400;
+const SCOPE: &str = "https://management.core.windows.net//.default";
+const CLAIMS: &str = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+const ROUNDS: usize = 1000;
 const NEW_CREDENTIALS: usize = 200;
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[i]
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort();
+    s[((s.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// Server-side TCP connections of the emulator's port (Linux `/proc/net/tcp`), whatever their
-/// state: every connection a client opened and not yet fully closed.
+/// Runs `ours` and `bare` `rounds` times each, paired and alternating, and prints the result.
+async fn paired<A, FA, B, FB>(title: &str, rounds: usize, mut ours: A, mut bare: B) -> Vec<Duration>
+where
+    A: FnMut() -> FA,
+    FA: Future<Output = ()>,
+    B: FnMut() -> FB,
+    FB: Future<Output = ()>,
+{
+    let (mut o, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let time_ours = async {
+            let t = Instant::now();
+            ours().await;
+            t.elapsed()
+        };
+        let (to, tb) = if i % 2 == 0 {
+            let to = time_ours.await;
+            let t = Instant::now();
+            bare().await;
+            (to, t.elapsed())
+        } else {
+            let t = Instant::now();
+            bare().await;
+            let tb = t.elapsed();
+            (time_ours.await, tb)
+        };
+        ratios.push(to.as_secs_f64() / tb.as_secs_f64());
+        o.push(to);
+        b.push(tb);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!("{title}");
+    println!(
+        "  auth-sp      median {:7.1} µs   p90 {:7.1} µs",
+        us(percentile(&o, 0.5)),
+        us(percentile(&o, 0.9))
+    );
+    println!(
+        "  bare reqwest median {:7.1} µs   p90 {:7.1} µs",
+        us(percentile(&b, 0.5)),
+        us(percentile(&b, 0.9))
+    );
+    println!(
+        "  ratio of medians {:.3}×, median of paired ratios {:.3}×",
+        us(percentile(&o, 0.5)) / us(percentile(&b, 0.5)),
+        ratios[ratios.len() / 2]
+    );
+    o
+}
+
+/// Server-side TCP connections of the emulator's port (Linux `/proc/net/tcp`), listening
+/// socket excluded: every connection a client opened and not yet fully closed.
 fn connections_to(port: u16) -> Option<usize> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
     let port_hex = format!(":{port:04X}");
@@ -37,10 +93,8 @@ fn connections_to(port: u16) -> Option<usize> {
             .lines()
             .skip(1)
             .filter(|l| {
-                let mut cols = l.split_whitespace();
-                let local = cols.nth(1).unwrap_or_default();
-                let state = cols.nth(1).unwrap_or_default();
-                local.ends_with(&port_hex) && state != "0A" // not the listening socket
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.len() > 3 && cols[1].ends_with(&port_hex) && cols[3] != "0A"
             })
             .count(),
     )
@@ -64,8 +118,7 @@ async fn bare(client: &reqwest::Client, url: &str, body: &str) {
         .await
         .expect("bare POST");
     assert!(response.status().is_success());
-    let bytes = response.bytes().await.expect("bare body");
-    assert!(!bytes.is_empty());
+    assert!(!response.bytes().await.expect("bare body").is_empty());
 }
 
 fn main() {
@@ -94,153 +147,119 @@ async fn run() {
     let url = format!("{}/{TENANT}/oauth2/v2.0/token", emu.authority_host());
     let request =
         TokenRequest::for_resource("https://management.core.windows.net/").expect("request");
-    let body = format!(
-        "client_id={CLIENT}&grant_type=client_credentials&scope=https%3A%2F%2Fmanagement.core.windows.net%2F%2F.default&client_secret={SECRET}"
-    );
+    let with_claims = request.clone().with_claims(CLAIMS);
+    let encode = |claims: bool| {
+        let mut f = Form::new()
+            .field("client_id", CLIENT)
+            .field("grant_type", "client_credentials")
+            .field("scope", SCOPE);
+        if claims {
+            f = f.field("claims", CLAIMS);
+        }
+        String::from_utf8(f.field("client_secret", SECRET).encode().to_vec()).expect("form")
+    };
+    let (body, claims_body) = (encode(false), encode(true));
     let pipeline = Pipeline::shared();
-    let bare_client = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("reqwest");
 
-    // Warm both connections up.
-    for _ in 0..20 {
+    for _ in 0..50 {
         credential(&emu, &pipeline)
             .get_token(&request)
             .await
             .expect("token");
-        bare(&bare_client, &url, &body).await;
+        bare(&client, &url, &body).await;
     }
 
-    // Cold token (a new credential, so an empty cache, on the shared pipeline) versus the bare
-    // POST, interleaved so that drift hits both alike.
-    let mut ours = Vec::with_capacity(ROUNDS);
-    let mut theirs = Vec::with_capacity(ROUNDS);
-    for i in 0..ROUNDS {
-        let measure_ours = async {
-            let t = Instant::now();
-            credential(&emu, &pipeline)
-                .get_token(&request)
-                .await
-                .expect("token");
-            t.elapsed()
-        };
-        let measure_bare = async {
-            let t = Instant::now();
-            bare(&bare_client, &url, &body).await;
-            t.elapsed()
-        };
-        if i % 2 == 0 {
-            ours.push(measure_ours.await);
-            theirs.push(measure_bare.await);
-        } else {
-            theirs.push(measure_bare.await);
-            ours.push(measure_ours.await);
-        }
-    }
-    let (o50, o90) = (percentile(&mut ours, 0.5), percentile(&mut ours, 0.9));
-    let (b50, b90) = (percentile(&mut theirs, 0.5), percentile(&mut theirs, 0.9));
-    println!(
-        "cold token, {ROUNDS} rounds (new credential each, shared pipeline, reused connection)"
-    );
-    println!(
-        "  auth-sp      median {:8.1} µs   p90 {:8.1} µs",
-        us(o50),
-        us(o90)
-    );
-    println!(
-        "  bare reqwest median {:8.1} µs   p90 {:8.1} µs",
-        us(b50),
-        us(b90)
-    );
-    println!(
-        "  ratio        median {:.3}×        p90 {:.3}×",
-        us(o50) / us(b50),
-        us(o90) / us(b90)
-    );
+    paired(
+        &format!(
+            "cold token, {ROUNDS} pairs (a new credential each, shared pipeline, reused connection)"
+        ),
+        ROUNDS,
+        || async {
+            drop(
+                credential(&emu, &pipeline)
+                    .get_token(&request)
+                    .await
+                    .expect("token"),
+            )
+        },
+        || bare(&client, &url, &body),
+    )
+    .await;
 
-    // The request path alone: one credential, the cache bypassed by a claims request, against
-    // the bare POST of the same form (claims field included).
     let one = credential(&emu, &pipeline);
-    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
-    let with_claims = request.clone().with_claims(claims);
-    let claims_body = format!(
-        "client_id={CLIENT}&grant_type=client_credentials&scope=https%3A%2F%2Fmanagement.core.windows.net%2F%2F.default&claims={}&client_secret={SECRET}",
-        "%7B%22access_token%22%3A%7B%22nbf%22%3A%7B%22essential%22%3Atrue%2C%22value%22%3A%221700000000%22%7D%7D%7D"
-    );
-    let mut ours = Vec::with_capacity(ROUNDS);
-    let mut theirs = Vec::with_capacity(ROUNDS);
-    for i in 0..ROUNDS {
-        let measure_ours = async {
-            let t = Instant::now();
-            one.get_token(&with_claims).await.expect("token");
-            t.elapsed()
-        };
-        let measure_bare = async {
-            let t = Instant::now();
-            bare(&bare_client, &url, &claims_body).await;
-            t.elapsed()
-        };
-        if i % 2 == 0 {
-            ours.push(measure_ours.await);
-            theirs.push(measure_bare.await);
-        } else {
-            theirs.push(measure_bare.await);
-            ours.push(measure_ours.await);
-        }
+    paired(
+        &format!(
+            "request path, {ROUNDS} pairs (one credential, cache bypassed by claims, same form)"
+        ),
+        ROUNDS,
+        || async { drop(one.get_token(&with_claims).await.expect("token")) },
+        || bare(&client, &url, &claims_body),
+    )
+    .await;
+
+    let secret = Secret::new(SECRET);
+    paired(
+        &format!("auth-core request_token alone, {ROUNDS} pairs (same form with claims; the shared plumbing)"),
+        ROUNDS,
+        || async {
+            let form = || {
+                Ok(Form::new()
+                    .field("client_id", CLIENT)
+                    .field("grant_type", "client_credentials")
+                    .field("scope", SCOPE)
+                    .field("claims", CLAIMS)
+                    .secret("client_secret", &secret))
+            };
+            drop(request_token(&pipeline, &url, form).await.expect("token"));
+        },
+        || bare(&client, &url, &claims_body),
+    )
+    .await;
+
+    const HITS: u32 = 100_000;
+    let t = Instant::now();
+    for _ in 0..HITS {
+        std::hint::black_box(one.get_token(&request).await.expect("token"));
     }
-    let (o50, o90) = (percentile(&mut ours, 0.5), percentile(&mut ours, 0.9));
-    let (b50, b90) = (percentile(&mut theirs, 0.5), percentile(&mut theirs, 0.9));
-    println!("request path, {ROUNDS} rounds (one credential, cache bypassed by claims, same form)");
     println!(
-        "  auth-sp      median {:8.1} µs   p90 {:8.1} µs",
-        us(o50),
-        us(o90)
-    );
-    println!(
-        "  bare reqwest median {:8.1} µs   p90 {:8.1} µs",
-        us(b50),
-        us(b90)
-    );
-    println!(
-        "  ratio        median {:.3}×        p90 {:.3}×",
-        us(o50) / us(b50),
-        us(o90) / us(b90)
+        "cache hit: {:.0} ns per get_token",
+        t.elapsed().as_secs_f64() * 1e9 / f64::from(HITS)
     );
 
-    // 200 new credentials in a row: each gets its first token over the shared pool.
-    let before = connections_to(port);
-    let mut per_credential = Vec::with_capacity(NEW_CREDENTIALS);
-    let started = Instant::now();
-    for _ in 0..NEW_CREDENTIALS {
-        let t = Instant::now();
-        credential(&emu, &pipeline)
-            .get_token(&request)
-            .await
-            .expect("token");
-        per_credential.push(t.elapsed());
+    let t = Instant::now();
+    for _ in 0..HITS / 10 {
+        std::hint::black_box(credential(&emu, &pipeline));
     }
-    let total = started.elapsed();
-    let after = connections_to(port);
-    let mut bare_row = Vec::with_capacity(NEW_CREDENTIALS);
-    for _ in 0..NEW_CREDENTIALS {
-        let t = Instant::now();
-        bare(&bare_client, &url, &body).await;
-        bare_row.push(t.elapsed());
-    }
-    let c50 = percentile(&mut per_credential, 0.5);
-    let r50 = percentile(&mut bare_row, 0.5);
-    println!("{NEW_CREDENTIALS} new credentials in a row");
     println!(
-        "  total {:.1} ms, median {:8.1} µs per credential; bare median {:8.1} µs; ratio {:.3}×",
-        total.as_secs_f64() * 1e3,
-        us(c50),
-        us(r50),
-        us(c50) / us(r50)
+        "constructing a ClientSecretCredential: {:.1} µs",
+        t.elapsed().as_secs_f64() * 1e6 / f64::from(HITS / 10)
     );
-    match (before, after) {
+
+    let before = connections_to(port);
+    let started = Instant::now();
+    paired(
+        &format!("{NEW_CREDENTIALS} new credentials in a row (each paired with a bare POST)"),
+        NEW_CREDENTIALS,
+        || async {
+            drop(
+                credential(&emu, &pipeline)
+                    .get_token(&request)
+                    .await
+                    .expect("token"),
+            )
+        },
+        || bare(&client, &url, &body),
+    )
+    .await;
+    let total = started.elapsed();
+    match (before, connections_to(port)) {
         (Some(b), Some(a)) => println!(
-            "  emulator-side connections: {b} before, {a} after (the shared pipeline and the bare client hold one each; {} new)",
+            "  {:.1} ms in all; emulator-side connections {b} before, {a} after ({} new; the shared pipeline and the bare client hold one each)",
+            total.as_secs_f64() * 1e3,
             a.saturating_sub(b)
         ),
         _ => println!("  connection count unavailable (no /proc/net/tcp)"),

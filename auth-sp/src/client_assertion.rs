@@ -3,7 +3,9 @@
 //! or given by a callback.
 
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -20,9 +22,15 @@ pub const ASSERTION_FILE_REREAD_SECS: u64 = 300;
 
 type Callback = dyn Fn() -> Result<Secret, Error> + Send + Sync;
 
+/// The future an asynchronous assertion callback returns.
+pub type AssertionFuture = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send>>;
+
+type AsyncCallback = dyn Fn() -> AssertionFuture + Send + Sync;
+
 enum Source {
     File(AssertionFile),
     Callback(Arc<Callback>),
+    AsyncCallback(Arc<AsyncCallback>),
 }
 
 struct Cached {
@@ -102,6 +110,7 @@ impl fmt::Debug for ClientAssertionCredential {
         match &self.source {
             Source::File(file) => d.field("token_file", &file.path),
             Source::Callback(_) => d.field("source", &"callback"),
+            Source::AsyncCallback(_) => d.field("source", &"async callback"),
         };
         d.finish_non_exhaustive()
     }
@@ -124,6 +133,24 @@ impl ClientAssertionCredential {
         Ok(Self {
             flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
             source: Source::Callback(Arc::new(callback)),
+        })
+    }
+
+    /// A credential whose assertion an asynchronous `callback` gives (such as a CI system's
+    /// OIDC endpoint), called once per token request that reaches the service; the retries of
+    /// one request reuse its assertion.
+    pub fn from_async_callback<F>(
+        tenant_id: &str,
+        client_id: &str,
+        callback: F,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error>
+    where
+        F: Fn() -> AssertionFuture + Send + Sync + 'static,
+    {
+        Ok(Self {
+            flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
+            source: Source::AsyncCallback(Arc::new(callback)),
         })
     }
 
@@ -152,8 +179,9 @@ impl ClientAssertionCredential {
     }
 
     /// Workload identity: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
-    /// (and `AZURE_AUTHORITY_HOST` unless `options` names a cloud). `Unavailable` when none of
-    /// the three is set; a configuration error naming what is missing when only some are.
+    /// (and `AZURE_AUTHORITY_HOST` unless `options` names a cloud). `Unavailable` when
+    /// `AZURE_FEDERATED_TOKEN_FILE` is not set (the other two also serve other credentials); a
+    /// configuration error naming what is missing when it is set without them.
     pub fn workload_identity(
         env: &dyn Env,
         options: ServicePrincipalOptions,
@@ -163,35 +191,30 @@ impl ClientAssertionCredential {
             "AZURE_CLIENT_ID",
             "AZURE_FEDERATED_TOKEN_FILE",
         ];
-        let values: Vec<Option<String>> = VARS.iter().map(|v| env.var(v)).collect();
-        let missing: Vec<&str> = VARS
-            .iter()
-            .zip(&values)
-            .filter(|(_, v)| v.is_none())
-            .map(|(n, _)| *n)
-            .collect();
-        if missing.len() == VARS.len() {
-            return Err(Error::unavailable(format!(
-                "workload identity is not configured: none of {} is set",
-                VARS.join(", ")
-            ))
+        let [tenant, client, file] = VARS.map(|v| env.var(v));
+        let Some(file) = file else {
+            // AZURE_TENANT_ID and AZURE_CLIENT_ID alone also serve other credentials.
+            return Err(Error::unavailable(
+                "workload identity is not configured: AZURE_FEDERATED_TOKEN_FILE is not set",
+            )
             .with_credential(Self::NAME));
-        }
-        if !missing.is_empty() {
+        };
+        let (Some(tenant), Some(client)) = (tenant.as_ref(), client.as_ref()) else {
+            let missing: Vec<&str> = [(VARS[0], &tenant), (VARS[1], &client)]
+                .into_iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| n)
+                .collect();
             return Err(Error::configuration(format!(
                 "workload identity is partly configured: {} not set (looked at {})",
                 missing.join(", "),
                 VARS.join(", ")
             ))
             .with_credential(Self::NAME));
-        }
-        let options = crate::environment::with_env_defaults(env, options)?;
-        let [Some(tenant), Some(client), Some(file)] =
-            <[Option<String>; 3]>::try_from(values).unwrap_or([None, None, None])
-        else {
-            return Err(Error::configuration("workload identity variables vanished"));
         };
-        Self::from_file(&tenant, &client, file, options)
+        let options = crate::environment::with_env_defaults(env, options)
+            .map_err(|e| e.with_credential(Self::NAME))?;
+        Self::from_file(tenant, client, file, options)
     }
 
     /// The tenant the credential signs in to.
@@ -207,15 +230,10 @@ impl ClientAssertionCredential {
     fn assertion(&self) -> Result<Secret, Error> {
         match &self.source {
             Source::File(f) => f.read(self.flow.pipeline.clock().now_unix_secs()),
-            Source::Callback(cb) => {
-                let a = cb()?;
-                if a.expose_secret().trim().is_empty() {
-                    return Err(Error::configuration(
-                        "the assertion callback returned an empty assertion",
-                    ));
-                }
-                Ok(a)
-            }
+            Source::Callback(cb) => non_empty(cb()?),
+            Source::AsyncCallback(_) => Err(Error::configuration(
+                "an asynchronous assertion is fetched before the request",
+            )),
         }
     }
 
@@ -223,9 +241,16 @@ impl ClientAssertionCredential {
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         self.flow
             .get_token(request, |target, scope, claims| async move {
+                let fetched = match &self.source {
+                    Source::AsyncCallback(cb) => Some(non_empty(cb().await?)?),
+                    _ => None,
+                };
                 self.flow
                     .post(&target, || {
-                        let assertion = self.assertion()?;
+                        let assertion = match &fetched {
+                            Some(a) => a.clone(),
+                            None => self.assertion()?,
+                        };
                         Ok(self
                             .flow
                             .base_form(&scope, claims.as_deref())
@@ -236,6 +261,15 @@ impl ClientAssertionCredential {
             })
             .await
     }
+}
+
+fn non_empty(assertion: Secret) -> Result<Secret, Error> {
+    if assertion.expose_secret().trim().is_empty() {
+        return Err(Error::configuration(
+            "the assertion callback returned an empty assertion",
+        ));
+    }
+    Ok(assertion)
 }
 
 impl TokenCredential for ClientAssertionCredential {
@@ -364,6 +398,44 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn async_callback_is_awaited_once_per_request() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let n = calls.clone();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_async_callback(
+            "t",
+            "c",
+            move || {
+                let i = n.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async move { Ok(Secret::new(format!("oidc-{i}"))) })
+            },
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm()).await.unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[0].field("client_assertion"), Some("oidc-0"));
+        assert_eq!(seen[1].field("client_assertion"), Some("oidc-1"));
+        assert!(format!("{c:?}").contains("async callback"));
+
+        let (pipeline, seen) = fake(200, OK);
+        let empty = ClientAssertionCredential::from_async_callback(
+            "t",
+            "c",
+            || Box::pin(async { Ok(Secret::new(" ")) }),
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        let e = empty.get_token(&arm()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Configuration);
+        assert!(e.to_string().contains("empty assertion"), "{e}");
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
     fn check_workload(pairs: &[(&str, &str)], expected: &str) {
         let (pipeline, _) = fake(200, OK);
         let got = ClientAssertionCredential::workload_identity(
@@ -391,9 +463,16 @@ mod tests {
         );
         check_workload(
             &[t, c],
-            "configuration: client assertion credential: workload identity is partly configured: AZURE_FEDERATED_TOKEN_FILE not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+            "unavailable: client assertion credential: workload identity is not configured: AZURE_FEDERATED_TOKEN_FILE is not set",
         );
-        check_workload(&[f], "AZURE_TENANT_ID, AZURE_CLIENT_ID not set");
+        check_workload(
+            &[f],
+            "configuration: client assertion credential: workload identity is partly configured: AZURE_TENANT_ID, AZURE_CLIENT_ID not set (looked at AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+        );
+        check_workload(
+            &[t, f],
+            "configuration: client assertion credential: workload identity is partly configured: AZURE_CLIENT_ID not set",
+        );
         check_workload(&[t, c, f], "azure-identity-token");
         check_workload(
             &[

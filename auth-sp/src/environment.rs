@@ -18,10 +18,17 @@
 //! 4. `AZURE_AUTH_LOCATION`: the path of an `az ad sp create-for-rbac --sdk-auth` file.
 //!
 //! An empty variable counts as unset. When no source is touched the result is
-//! [`ErrorKind::Unavailable`] (a chain moves on); a touched
-//! but incomplete source is a [`ErrorKind::Configuration`]
-//! error naming the missing variables and every variable looked at. A touched source wins even
-//! when a later one is complete: a half-configured `AZURE_*` set is reported, not skipped.
+//! [`ErrorKind::Unavailable`] (a chain moves on); a touched but incomplete source is a
+//! [`ErrorKind::Configuration`] error naming the missing variables and every variable looked
+//! at. A touched source wins even when a later one is complete: a half-configured `AZURE_*` set
+//! is reported, not skipped.
+//!
+//! Why this order: `AZURE_*` is what every current Azure SDK and CI integration sets, so it
+//! wins; `AZUREML_SERVICE_PRINCIPAL_*` is what SDK v1 itself reads, so it comes before the
+//! `AML_*` names that only its documentation uses; the sdk-auth file is a deprecated format and
+//! comes last. Within `AZURE_*` a secret wins over a certificate, and a certificate over a
+//! token file, as in azure-identity. Unlike SDK v1, a secret that names an existing file is
+//! never read as a certificate, and `AZUREML_PASSWORD` is not read.
 //!
 //! Every source also honours `AZURE_AUTHORITY_HOST` (unless the options name a cloud; for an
 //! sdk-auth file, its `activeDirectoryEndpointUrl` comes first),
@@ -136,6 +143,19 @@ impl ServicePrincipalCredential {
     /// The credential the environment describes; see the [module documentation](self) for
     /// the variables and their precedence. `Unavailable` when none is set.
     pub fn from_env(env: &dyn Env, options: ServicePrincipalOptions) -> Result<Self, Error> {
+        // Nothing that selects a service principal: unavailable, whatever else is set (a bad
+        // AZURE_AUTHORITY_HOST is then another credential's business).
+        let selects = LOOKED_AT
+            .iter()
+            .filter(|v| **v != AZURE_TENANT_ID && **v != AZURE_CLIENT_ID)
+            .any(|v| env.var(v).is_some());
+        if !selects {
+            return Err(Error::unavailable(format!(
+                "no service principal is configured in the environment (looked at {})",
+                LOOKED_AT.join(", ")
+            ))
+            .with_credential(EnvironmentCredential::NAME));
+        }
         let explicit_cloud = options.cloud.is_some();
         let mut options = with_env_defaults(env, options)
             .map_err(|e| e.with_credential(EnvironmentCredential::NAME))?;
@@ -581,6 +601,14 @@ mod tests {
             &["unavailable"],
         );
         check(&[("AZURE_CLIENT_SECRET", "")], &["unavailable"]);
+        check(
+            &[("AZURE_AUTHORITY_HOST", "http://evil.example")],
+            &["unavailable"],
+        );
+        check(
+            &[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "maybe")],
+            &["unavailable"],
+        );
         check(
             &[("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true")],
             &["unavailable"],

@@ -117,6 +117,12 @@ impl Flow {
             scopes: request.scopes(),
             cae,
         };
+        if request.claims().is_none() {
+            // The hot path: a fresh cached token, before anything is allocated.
+            if let Some(token) = self.cache.get(&key) {
+                return Ok(token);
+            }
+        }
         let target = Target {
             tenant: tenant.clone(),
             url: self.cloud.token_endpoint(tenant),
@@ -171,6 +177,10 @@ const FLOW_HINTS: &[(u64, &str)] = &[
     (
         700213,
         "no federated identity credential on the app matches the token's subject: add one, or check the service account",
+    ),
+    (
+        50027,
+        "the client assertion is not a valid JWT: check the token file or the assertion callback",
     ),
     (
         50012,

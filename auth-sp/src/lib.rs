@@ -9,7 +9,7 @@
 //! - [`ClientCertificateCredential`]: a JWT client assertion signed with the certificate's RSA
 //!   key (§3.3), from PEM (the key possibly encrypted PKCS#8) or PKCS#12 ([`ClientCertificate`]).
 //! - [`ClientAssertionCredential`]: a federated token from a file (workload identity) or a
-//!   callback (§3.4).
+//!   callback, synchronous or asynchronous (§3.4).
 //! - [`ServicePrincipalCredential::from_env`], [`EnvironmentCredential`] and
 //!   [`ServicePrincipalCredential::from_sdk_auth_file`]: the credential the environment or an
 //!   `--sdk-auth` file describes; the [`environment`] module documents the variables and their
@@ -113,7 +113,9 @@ mod shared;
 mod testutil;
 
 pub use certificate::ClientCertificate;
-pub use client_assertion::{ASSERTION_FILE_REREAD_SECS, ClientAssertionCredential};
+pub use client_assertion::{
+    ASSERTION_FILE_REREAD_SECS, AssertionFuture, ClientAssertionCredential,
+};
 pub use client_certificate::{
     ASSERTION_LIFETIME_SECS, ASSERTION_REUSE_MARGIN_SECS, ClientCertificateCredential,
 };

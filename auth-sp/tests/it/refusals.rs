@@ -223,3 +223,116 @@ async fn certificate_refusals() {
     .await;
     check(&e, ErrorKind::Authentication, "AADSTS700024", "clock");
 }
+
+/// Refusals of bad assertions, sent through the callback of a `ClientAssertionCredential`.
+#[tokio::test]
+async fn assertion_refusals() {
+    use auth_sp::ClientAssertionCredential;
+    use auth_testkit::certs::{AssertionAlg, federated_token, generate};
+    let cert = generate("assertion refusals");
+    let app = App::new(TENANT, CLIENT)
+        .certificate_der(&cert.certificate_der)
+        .federated(ISSUER, SUBJECT);
+    let world = || {
+        Setup::new()
+            .tenant(Tenant::new(TENANT))
+            .app(app.clone())
+            .assertion_replay_check(false)
+    };
+    let emu = Emulator::start(world()).await.unwrap();
+    let now = emu.now();
+    let url = token_url(&emu, TENANT);
+    let cases: Vec<(String, ErrorKind, &str, &str)> = vec![
+        (
+            cert.client_assertion(
+                CLIENT,
+                "https://login.example/wrong/oauth2/v2.0/token",
+                now,
+                AssertionAlg::Ps256,
+            ),
+            ErrorKind::Authentication,
+            "AADSTS700023",
+            "audience",
+        ),
+        (
+            cert.client_assertion(CLIENT, &url, now - 3600, AssertionAlg::Rs256),
+            ErrorKind::Authentication,
+            "AADSTS700024",
+            "clock",
+        ),
+        (
+            federated_token(
+                "https://issuer.example/",
+                SUBJECT,
+                "api://AzureADTokenExchange",
+                now,
+                600,
+            ),
+            ErrorKind::Authentication,
+            "AADSTS700211",
+            "issuer",
+        ),
+        (
+            federated_token(ISSUER, SUBJECT, "api://other", now, 600),
+            ErrorKind::Authentication,
+            "AADSTS700212",
+            "audience",
+        ),
+        (
+            federated_token(
+                ISSUER,
+                SUBJECT,
+                "api://AzureADTokenExchange",
+                now - 7200,
+                600,
+            ),
+            ErrorKind::Authentication,
+            "AADSTS700024",
+            "clock",
+        ),
+        (
+            "not-a-jwt".to_owned(),
+            ErrorKind::Authentication,
+            "AADSTS50027",
+            "not a valid JWT",
+        ),
+    ];
+    for (assertion, kind, code, hint) in cases {
+        let c = ClientAssertionCredential::from_callback(
+            TENANT,
+            CLIENT,
+            move || Ok(Secret::new(assertion.clone())),
+            options(&emu),
+        )
+        .unwrap();
+        let e = c.get_token(&arm()).await.unwrap_err();
+        check(&e, kind, code, hint);
+    }
+    // An assertion whose issuer is another app, for an app without federated credentials.
+    let emu = Emulator::start(
+        Setup::new()
+            .tenant(Tenant::new(TENANT))
+            .app(App::new(TENANT, CLIENT).certificate_der(&cert.certificate_der)),
+    )
+    .await
+    .unwrap();
+    let other = cert.client_assertion(
+        "a11ce000-0000-4000-8000-0000000000ee",
+        &token_url(&emu, TENANT),
+        emu.now(),
+        AssertionAlg::Ps256,
+    );
+    let c = ClientAssertionCredential::from_callback(
+        TENANT,
+        CLIENT,
+        move || Ok(Secret::new(other.clone())),
+        options(&emu),
+    )
+    .unwrap();
+    check(
+        &c.get_token(&arm()).await.unwrap_err(),
+        ErrorKind::Authentication,
+        "AADSTS700021",
+        "issuer or subject",
+    );
+}
