@@ -17,12 +17,22 @@ use crate::{AccessToken, Clock, Error, Scopes, SystemClock, TenantId};
 /// valid token is served meanwhile), as azure-identity does.
 pub const REFRESH_RETRY_INTERVAL_SECS: u64 = 30;
 
-/// The fixed part of a cache key: one authority and one client. A credential builds it once.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CachePartition {
+/// The fixed part of a cache key: one authority and one client. A credential builds it once;
+/// clones share it, and equality checks identity first, so a lookup compares no bytes.
+#[derive(Clone, Eq)]
+pub struct CachePartition(Arc<PartitionInner>);
+
+#[derive(PartialEq, Eq)]
+struct PartitionInner {
     authority: Box<str>,
     client_id: Box<str>,
     hash: u64,
+}
+
+impl PartialEq for CachePartition {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
 }
 
 impl CachePartition {
@@ -32,19 +42,19 @@ impl CachePartition {
         h.write(authority.as_bytes());
         h.write_u8(0xff);
         h.write(client_id.as_bytes());
-        Self {
+        Self(Arc::new(PartitionInner {
             authority: authority.into(),
             client_id: client_id.into(),
             hash: h.finish(),
-        }
+        }))
     }
 }
 
 impl fmt::Debug for CachePartition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachePartition")
-            .field("authority", &self.authority)
-            .field("client_id", &self.client_id)
+            .field("authority", &self.0.authority)
+            .field("client_id", &self.0.client_id)
             .finish()
     }
 }
@@ -65,7 +75,7 @@ pub struct CacheKey<'a> {
 
 impl CacheKey<'_> {
     fn hash(&self) -> u64 {
-        let mut h = FxHasher(self.partition.hash);
+        let mut h = FxHasher(self.partition.0.hash);
         h.write(self.tenant.as_str().as_bytes());
         h.write_u64(self.scopes.fingerprint());
         h.write_u8(u8::from(self.cae));

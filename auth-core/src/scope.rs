@@ -76,8 +76,16 @@ impl fmt::Display for Scope {
 /// A non-empty set of scopes, sorted by bytes and without duplicates (MSAL's order on the wire).
 ///
 /// The set's hash is computed once, when it is built, so that a cache lookup does not rehash it.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Scopes(Box<[Scope]>, u64);
+///
+/// Cloning shares the set; equality checks identity first.
+#[derive(Clone, Eq, Hash)]
+pub struct Scopes(std::sync::Arc<[Scope]>, u64);
+
+impl PartialEq for Scopes {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || (self.1 == other.1 && self.0 == other.0)
+    }
+}
 
 impl Scopes {
     /// Builds a set from scope strings.
@@ -97,24 +105,22 @@ impl Scopes {
         }
         v.sort();
         v.dedup();
-        Ok(Self::from_sorted(v.into()))
+        Ok(Self::from_sorted(v))
     }
 
     /// The set holding the scope of one v1 resource.
     pub fn for_resource(resource: &str) -> Result<Self, Error> {
-        Ok(Self::from_sorted(Box::new([Scope::for_resource(
-            resource,
-        )?])))
+        Ok(Self::from_sorted(vec![Scope::for_resource(resource)?]))
     }
 
-    fn from_sorted(scopes: Box<[Scope]>) -> Self {
+    fn from_sorted(scopes: Vec<Scope>) -> Self {
         let mut h = crate::cache::FxHasher::default();
         for s in scopes.iter() {
             std::hash::Hasher::write(&mut h, s.as_str().as_bytes());
             std::hash::Hasher::write_u8(&mut h, 0xff);
         }
         let hash = std::hash::Hasher::finish(&h);
-        Self(scopes, hash)
+        Self(scopes.into(), hash)
     }
 
     pub(crate) fn fingerprint(&self) -> u64 {
@@ -157,7 +163,7 @@ impl fmt::Debug for Scopes {
 
 impl From<Scope> for Scopes {
     fn from(scope: Scope) -> Self {
-        Self::from_sorted(Box::new([scope]))
+        Self::from_sorted(vec![scope])
     }
 }
 

@@ -9,8 +9,17 @@ use crate::Error;
 ///
 /// Validation follows azure-identity: non-empty, ASCII letters, digits, `-` and `.` only. This
 /// rejects path and query injection before any URL is built.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(Box<str>);
+///
+/// Cloning shares the text; equality checks identity first, so a cache lookup with the
+/// credential's own tenant compares no bytes.
+#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(std::sync::Arc<str>);
+
+impl PartialEq for TenantId {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 impl TenantId {
     /// Validates a tenant id or domain.
