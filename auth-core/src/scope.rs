@@ -78,8 +78,14 @@ impl fmt::Display for Scope {
 /// The set's hash is computed once, when it is built, so that a cache lookup does not rehash it.
 ///
 /// Cloning shares the set; equality checks identity first.
-#[derive(Clone, Eq, Hash)]
+#[derive(Clone, Eq)]
 pub struct Scopes(std::sync::Arc<[Scope]>, u64);
+
+impl std::hash::Hash for Scopes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for Scopes {
     fn eq(&self, other: &Self) -> bool {

@@ -12,8 +12,14 @@ use crate::Error;
 ///
 /// Cloning shares the text; equality checks identity first, so a cache lookup with the
 /// credential's own tenant compares no bytes.
-#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct TenantId(std::sync::Arc<str>);
+
+impl std::hash::Hash for TenantId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for TenantId {
     fn eq(&self, other: &Self) -> bool {
