@@ -110,8 +110,17 @@ fn main() {
         .collect();
     samples.sort_by(f64::total_cmp);
     let median = samples[samples.len() / 2];
+    // Baseline: what cloning and dropping the returned token costs by itself (one reference
+    // count up and down), the floor of any hit that hands out an owned token.
+    let token = f.cache.get(&f.key()).unwrap();
+    let start = Instant::now();
+    for _ in 0..BATCH * 10 {
+        black_box(black_box(&token).clone());
+    }
+    let floor = start.elapsed().as_nanos() as f64 / f64::from(BATCH * 10);
     let one = throughput(&f, 1, Duration::from_secs(2));
     let two = throughput(&f, 2, Duration::from_secs(2));
+    println!("baseline: clone + drop of the returned token alone {floor:.1} ns");
     println!(
         "cache hit (warm key): median {median:.1} ns/hit (p10 {:.1}, p90 {:.1})",
         samples[5], samples[45]

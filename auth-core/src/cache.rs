@@ -74,12 +74,13 @@ pub struct CacheKey<'a> {
 }
 
 impl CacheKey<'_> {
+    /// Combines the parts' hashes, each computed once when the part was built.
     fn hash(&self) -> u64 {
-        let mut h = FxHasher(self.partition.0.hash);
-        h.write(self.tenant.as_str().as_bytes());
-        h.write_u64(self.scopes.fingerprint());
-        h.write_u8(u8::from(self.cae));
-        h.finish()
+        let mixed = self.partition.0.hash
+            ^ self.tenant.fingerprint().rotate_left(21)
+            ^ self.scopes.fingerprint().rotate_left(42)
+            ^ u64::from(self.cae);
+        mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
     fn to_owned_key(self) -> OwnedKey {
@@ -135,11 +136,12 @@ impl Entry {
     }
 
     fn pick(&self) -> AccessToken {
-        VIEWS.with(|v| self.pick_for(v.borrow().stripe))
+        VIEWS.with(|v| self.pick_for(v.borrow_mut().stripe()))
     }
 
     fn pick_for(&self, stripe: usize) -> AccessToken {
-        self.copies[stripe % self.copies.len()].clone()
+        // `copies.len()` is a power of two: a mask, not a division, on the hit path.
+        self.copies[stripe & (self.copies.len() - 1)].clone()
     }
 }
 
@@ -161,13 +163,18 @@ struct View {
 const MAX_VIEWS: usize = 16;
 
 thread_local! {
-    static VIEWS: RefCell<Views> = RefCell::new(Views {
-        stripe: {
+    static VIEWS: RefCell<Views> = const { RefCell::new(Views { stripe: usize::MAX, list: Vec::new() }) };
+}
+
+impl Views {
+    /// This thread's stripe, given out round-robin on first use.
+    fn stripe(&mut self) -> usize {
+        if self.stripe == usize::MAX {
             static NEXT: AtomicUsize = AtomicUsize::new(0);
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        },
-        list: Vec::new(),
-    });
+            self.stripe = NEXT.fetch_add(1, Ordering::Relaxed) % 1024;
+        }
+        self.stripe
+    }
 }
 
 #[derive(Default)]
@@ -304,7 +311,8 @@ impl TokenCache {
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         let stripes = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
-            .clamp(1, 8);
+            .clamp(1, 8)
+            .next_power_of_two();
         static IDS: AtomicU64 = AtomicU64::new(0);
         Self {
             id: IDS.fetch_add(1, Ordering::Relaxed),
@@ -354,7 +362,7 @@ impl TokenCache {
         VIEWS.with(|views| {
             let mut views = views.borrow_mut();
             let generation = self.generation.load(Ordering::Acquire);
-            let stripe = views.stripe;
+            let stripe = views.stripe();
             let view = match views.list.iter().position(|v| v.cache == self.id) {
                 Some(i) => &mut views.list[i],
                 None => {

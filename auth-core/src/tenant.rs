@@ -13,7 +13,7 @@ use crate::Error;
 /// Cloning shares the text; equality checks identity first, so a cache lookup with the
 /// credential's own tenant compares no bytes.
 #[derive(Clone, Eq, PartialOrd, Ord)]
-pub struct TenantId(std::sync::Arc<str>);
+pub struct TenantId(std::sync::Arc<str>, u64);
 
 impl std::hash::Hash for TenantId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
@@ -44,7 +44,13 @@ impl TenantId {
                 "invalid tenant id {value:?}: the character {bad:?} is not allowed; a tenant is a GUID or a domain such as contoso.onmicrosoft.com"
             )));
         }
-        Ok(Self(value.into()))
+        let mut h = crate::cache::FxHasher::default();
+        std::hash::Hasher::write(&mut h, value.as_bytes());
+        Ok(Self(value.into(), std::hash::Hasher::finish(&h)))
+    }
+
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.1
     }
 
     /// The tenant segment as text.

@@ -3,7 +3,7 @@
 //! over `auth-core`'s token-endpoint plumbing and cache.
 //!
 //! It is one of the flow crates of azureml-auth: it depends on `auth-core` only, and the
-//! facade crate puts [`EnvironmentCredential`] into its default chain.
+//! facade crate will put [`EnvironmentCredential`] into its credential chain.
 //!
 //! - [`ClientSecretCredential`]: `client_secret` (protocol reference §3.2).
 //! - [`ClientCertificateCredential`]: a JWT client assertion signed with the certificate's RSA
