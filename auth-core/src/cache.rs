@@ -309,10 +309,14 @@ impl TokenCache {
 
     /// An empty cache on `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
-        let stripes = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8)
-            .next_power_of_two();
+        // Read once per process: `available_parallelism` reads cgroup files (microseconds).
+        static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let stripes = *STRIPES.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 8)
+                .next_power_of_two()
+        });
         static IDS: AtomicU64 = AtomicU64::new(0);
         Self {
             id: IDS.fetch_add(1, Ordering::Relaxed),
