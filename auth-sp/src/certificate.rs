@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
-use crate::shared::decode_text;
+use crate::shared::{ShownPath, decode_text};
 
 /// A certificate and its RSA private key, ready to sign client assertions.
 ///
@@ -46,12 +46,12 @@ impl ClientCertificate {
         let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
             config(format!(
                 "could not read the certificate file {}: {e}",
-                path.display()
+                ShownPath(path)
             ))
             .with_hint("check AZURE_CLIENT_CERTIFICATE_PATH or the path given to the credential")
         })?);
         Self::from_bytes(&bytes, password).map_err(|e| {
-            let message = format!("{} ({})", e.message(), path.display());
+            let message = format!("{} ({})", e.message(), ShownPath(path));
             let hint = e.hint().map(str::to_owned);
             let out = config(message);
             match hint {

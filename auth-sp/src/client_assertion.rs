@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::ServicePrincipalOptions;
 use crate::flow::Flow;
+use crate::shared::ShownPath;
 
 /// A file's assertion is read again when the file's size or modification time changed, or when
 /// the copy in memory is older than this (azure-identity re-reads every 600 s).
@@ -60,14 +61,14 @@ impl AssertionFile {
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             Error::configuration(format!(
                 "the federated token file {} is not UTF-8 text",
-                self.path.display()
+                ShownPath(&self.path)
             ))
         })?;
         let token = text.trim();
         if token.is_empty() {
             return Err(Error::configuration(format!(
                 "the federated token file {} is empty",
-                self.path.display()
+                ShownPath(&self.path)
             ))
             .with_hint("check that the platform projects the service account token into this file (AZURE_FEDERATED_TOKEN_FILE)"));
         }
@@ -84,7 +85,7 @@ impl AssertionFile {
     fn error(&self, e: &std::io::Error) -> Error {
         Error::configuration(format!(
             "could not read the federated token file {}: {e}",
-            self.path.display()
+            ShownPath(&self.path)
         ))
         .with_hint("check AZURE_FEDERATED_TOKEN_FILE or the path given to the credential")
     }
@@ -108,7 +109,7 @@ impl fmt::Debug for ClientAssertionCredential {
             .field("client_id", &self.flow.client_id)
             .field("authority_host", &self.flow.cloud.authority_host());
         match &self.source {
-            Source::File(file) => d.field("token_file", &file.path),
+            Source::File(file) => d.field("token_file", &ShownPath(&file.path)),
             Source::Callback(_) => d.field("source", &"callback"),
             Source::AsyncCallback(_) => d.field("source", &"async callback"),
         };

@@ -46,7 +46,7 @@ use auth_core::{
 };
 use zeroize::Zeroizing;
 
-use crate::shared::{AllowedTenants, decode_text, env_flag};
+use crate::shared::{AllowedTenants, ShownPath, decode_text, env_flag};
 use crate::{
     ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
     ServicePrincipalOptions,
@@ -310,13 +310,13 @@ impl ServicePrincipalCredential {
         let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
             Error::configuration(format!(
                 "could not read the sdk-auth file {}: {e}",
-                path.display()
+                ShownPath(path)
             ))
             .with_hint("check AZURE_AUTH_LOCATION or the path given")
             .with_credential(EnvironmentCredential::NAME)
         })?);
         Self::from_sdk_auth_json(&bytes, path.parent(), options).map_err(|e| {
-            let message = format!("{} ({})", e.message(), path.display());
+            let message = format!("{} ({})", e.message(), ShownPath(path));
             let mut out =
                 Error::new(e.kind(), message).with_credential(EnvironmentCredential::NAME);
             if let Some(h) = e.hint() {
@@ -963,6 +963,58 @@ mod tests {
             r#"EnvironmentCredential(Secret(ClientSecretCredential { tenant_id: "t", client_id: "c", authority_host: "https://login.microsoftonline.com", .. }))"#
         );
         assert_eq!(TokenCredential::name(&c), "environment credential");
+    }
+}
+
+#[cfg(test)]
+mod content_in_path_tests {
+    use super::*;
+    use crate::testutil::{env, fake};
+
+    const KEY_BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
+    const SECRET: &str = "sdk-auth-Secret~Value";
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl";
+
+    fn options() -> ServicePrincipalOptions {
+        ServicePrincipalOptions::new().pipeline(fake(200, crate::testutil::OK).0)
+    }
+
+    /// A variable meant to hold a path that holds the file's content instead (a CI secret
+    /// pasted into the wrong variable) must not be quoted in errors or `Debug`.
+    #[tokio::test]
+    async fn file_content_in_a_path_variable_is_not_shown() {
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{KEY_BODY}\n-----END PRIVATE KEY-----\n");
+        let sdk_auth =
+            format!(r#"{{"clientId": "c", "clientSecret": "{SECRET}", "tenantId": "t"}}"#);
+        let cases: [(&str, &str, &str); 4] = [
+            ("AZURE_CLIENT_CERTIFICATE_PATH", &pem, KEY_BODY),
+            (
+                "AZURE_CLIENT_CERTIFICATE_PATH",
+                "MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoUMIIKEDCC",
+                "MIIKYQIBAzCCCicG",
+            ),
+            ("AZURE_AUTH_LOCATION", &sdk_auth, SECRET),
+            ("AZURE_FEDERATED_TOKEN_FILE", JWT, JWT),
+        ];
+        for (var, value, secret) in cases {
+            let mut pairs = vec![(var, value)];
+            if var != "AZURE_AUTH_LOCATION" {
+                pairs.extend([("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")]);
+            }
+            let shown = match ServicePrincipalCredential::from_env(&env(&pairs), options()) {
+                Err(e) => format!("{e} {e:?}"),
+                Ok(c) => {
+                    let request = TokenRequest::for_resource("https://ml.azure.com").unwrap();
+                    let e = c.get_token(&request).await.unwrap_err();
+                    format!("{c:?} {e} {e:?}")
+                }
+            };
+            assert!(!shown.contains(secret), "{var}: {shown}");
+            assert!(
+                shown.contains("not its path") || shown.contains("not a path"),
+                "{var}: {shown}"
+            );
+        }
     }
 }
 

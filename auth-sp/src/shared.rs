@@ -3,6 +3,7 @@
 //! random UUIDs for `jti`.
 
 use std::fmt;
+use std::path::Path;
 
 use auth_core::{Env, Error, TenantId};
 
@@ -123,6 +124,47 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
         [a, 0, ..] if *a != 0 => utf16(bytes, true),
         [0, b, ..] if *b != 0 => utf16(bytes, false),
         _ => String::from_utf8(bytes.to_vec()).ok(),
+    }
+}
+
+/// A path from a variable or an argument, for errors and `Debug`: shown as is unless the value
+/// looks like the file's content instead of its path (PEM, JSON, a JWT, base64 DER, several
+/// lines), a common mistake with `AZURE_CLIENT_CERTIFICATE_PATH`, `AZURE_FEDERATED_TOKEN_FILE`
+/// and `AZURE_AUTH_LOCATION` in CI. Such a value may be a key, a client secret or a token, so it
+/// is never shown.
+pub(crate) struct ShownPath<'a>(pub(crate) &'a Path);
+
+impl ShownPath<'_> {
+    /// Whether the value looks like file content (maybe a secret) rather than a path.
+    pub(crate) fn looks_like_content(&self) -> bool {
+        let text = self.0.to_string_lossy();
+        let t = text.trim_start();
+        text.len() > 1024
+            || text.contains(['\n', '\r'])
+            || text.contains("-----BEGIN")
+            || t.starts_with(['{', '"'])
+            || t.starts_with("eyJ")
+            || t.starts_with("MII")
+    }
+}
+
+impl fmt::Display for ShownPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.looks_like_content() {
+            f.write_str("(a value that looks like the file's content, not its path; not shown)")
+        } else {
+            fmt::Display::fmt(&self.0.display(), f)
+        }
+    }
+}
+
+impl fmt::Debug for ShownPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.looks_like_content() {
+            f.write_str("[not a path: redacted]")
+        } else {
+            fmt::Debug::fmt(self.0, f)
+        }
     }
 }
 
@@ -250,6 +292,32 @@ mod tests {
         assert_eq!(decode_text(&[0xFF, 0xFE, 0x00]), None);
         assert_eq!(decode_text(&[0xC3, 0x28]), None);
         assert_eq!(decode_text(b"").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn content_is_not_shown_as_a_path() {
+        for path in [
+            "/var/run/secrets/azure/tokens/azure-identity-token",
+            "cert.pem",
+            "C:\\certs\\sp.pfx",
+        ] {
+            assert_eq!(ShownPath(Path::new(path)).to_string(), path);
+            assert_eq!(
+                format!("{:?}", ShownPath(Path::new(path))),
+                format!("{path:?}")
+            );
+        }
+        for content in [
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----",
+            r#"{"clientId": "c", "clientSecret": "s3cret"}"#,
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+            "MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoUMIIKEDCCBMcGCSqGSIb3DQEHBqCCBLgwggS0",
+            "line one\nline two",
+        ] {
+            let shown = ShownPath(Path::new(content));
+            assert!(shown.to_string().contains("not shown"), "{content}");
+            assert_eq!(format!("{shown:?}"), "[not a path: redacted]");
+        }
     }
 
     #[test]
