@@ -288,7 +288,7 @@ impl ArmError {
             Self::Unauthenticated {
                 expected_tenant: Some(t),
                 ..
-            } => format!("the subscription belongs to tenant {t}: get the token from that tenant (set the credential's tenant id to {t}, or pass tenant_id in the workspace config)"),
+            } => format!("the subscription belongs to tenant {t}: get the token from that tenant (set the credential's tenant id to {t}, such as AZURE_TENANT_ID for a service principal)"),
             Self::Unauthenticated { info, .. } => match info.code.as_str() {
                 "ExpiredAuthenticationToken" => "the token had expired: get a new one, and check the machine clock".into(),
                 "InvalidAuthenticationToken" => "ARM cannot use this token: ask for the ARM audience (https://management.core.windows.net/ or https://management.azure.com/) of the workspace's cloud".into(),
@@ -547,6 +547,26 @@ mod tests {
         );
     }
 
+    /// `WorkspaceClient` never asks for a token from the config's `tenant_id`, so the hint must
+    /// not send people there.
+    #[test]
+    fn wrong_tenant_hint_names_a_remedy_that_works() {
+        let e = ArmError::from_response(
+            &response(
+                401,
+                &[],
+                &body(
+                    "InvalidAuthenticationTokenTenant",
+                    "The access token is from the wrong issuer 'https://sts.windows.net/t1/'. Please use the authority (URL) 'https://login.windows.net/t2' to get the token.",
+                ),
+            ),
+            None,
+        );
+        let hint = e.hint().unwrap();
+        assert!(hint.contains("tenant id to t2"), "{hint}");
+        assert!(!hint.contains("workspace config"), "{hint}");
+    }
+
     #[test]
     fn statuses_map_to_kinds_and_messages() {
         check(
@@ -582,7 +602,7 @@ mod tests {
             "InvalidAuthenticationTokenTenant",
             "The access token is from the wrong issuer 'https://sts.windows.net/t1/'. It must match the tenant 'https://sts.windows.net/t2/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/t2' to get the token.",
             ErrorKind::Authentication,
-            "belongs to tenant t2",
+            "belongs to tenant t2: get the token from that tenant (set the credential's tenant id to t2",
         );
         check(
             403,
