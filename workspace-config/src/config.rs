@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::io::{self, Write as _};
+use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -389,13 +389,22 @@ fn load(path: &Path, origin: ConfigOrigin) -> Result<ConfigFile, ConfigError> {
             "it is a directory",
         )));
     }
+    let too_large = |bytes: u64| ConfigError::Malformed {
+        path: path.to_owned(),
+        reason: Malformed::TooLarge { bytes },
+    };
     if meta.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::Malformed {
-            path: path.to_owned(),
-            reason: Malformed::TooLarge { bytes: meta.len() },
-        });
+        return Err(too_large(meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(io_err)?;
+    // Bounded: a device reports size 0 (/dev/zero never ends), and a file may have grown since
+    // it was measured. A pipe (`<(...)`) still works.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| io::Read::take(f, MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     let config = WorkspaceConfig::parse(path, &bytes)?;
     Ok(ConfigFile {
         path: path.to_owned(),

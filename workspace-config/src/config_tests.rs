@@ -713,3 +713,22 @@ fn display_of_a_found_file() {
         )
     );
 }
+
+/// A device named as the config must fail at once: it reports size 0, and reading /dev/zero
+/// never ends.
+#[cfg(unix)]
+#[test]
+fn an_endless_config_is_refused() {
+    let e = load_config(Path::new("/dev/zero")).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            ConfigError::Malformed { reason: Malformed::TooLarge { bytes }, .. } if *bytes == MAX_CONFIG_BYTES + 1
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("too large to be a workspace config"),
+        "{e}"
+    );
+}
