@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
-use crate::shared::{ShownPath, decode_text};
+use crate::shared::{ShownPath, decode_text, read_secret_file};
 
 /// A certificate and its RSA private key, ready to sign client assertions.
 ///
@@ -43,13 +43,13 @@ impl ClientCertificate {
     /// `password` decrypts an encrypted PKCS#8 key or the PKCS#12 file.
     pub fn from_file(path: impl AsRef<Path>, password: Option<&Secret>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        let bytes = read_secret_file(path).map_err(|e| {
             config(format!(
                 "could not read the certificate file {}: {e}",
                 ShownPath(path)
             ))
             .with_hint("check AZURE_CLIENT_CERTIFICATE_PATH or the path given to the credential")
-        })?);
+        })?;
         Self::from_bytes(&bytes, password).map_err(|e| {
             let message = format!("{} ({})", e.message(), ShownPath(path));
             let hint = e.hint().map(str::to_owned);

@@ -11,11 +11,10 @@ use std::time::SystemTime;
 
 use auth_core::entra::JWT_BEARER_ASSERTION_TYPE;
 use auth_core::{AccessToken, Env, Error, Secret, TokenCredential, TokenFuture, TokenRequest};
-use zeroize::Zeroizing;
 
 use crate::ServicePrincipalOptions;
 use crate::flow::Flow;
-use crate::shared::ShownPath;
+use crate::shared::{ShownPath, read_secret_file};
 
 /// A file's assertion is read again when the file's size or modification time changed, or when
 /// the copy in memory is older than this (azure-identity re-reads every 600 s).
@@ -57,7 +56,7 @@ impl AssertionFile {
                 return Ok(c.assertion.clone());
             }
         }
-        let bytes = Zeroizing::new(std::fs::read(&self.path).map_err(|e| self.error(&e))?);
+        let bytes = read_secret_file(&self.path).map_err(|e| self.error(&e))?;
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             Error::configuration(format!(
                 "the federated token file {} is not UTF-8 text",

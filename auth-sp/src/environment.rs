@@ -46,7 +46,7 @@ use auth_core::{
 };
 use zeroize::Zeroizing;
 
-use crate::shared::{AllowedTenants, ShownPath, decode_text, env_flag};
+use crate::shared::{AllowedTenants, ShownPath, decode_text, env_flag, read_secret_file};
 use crate::{
     ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
     ServicePrincipalOptions,
@@ -307,14 +307,14 @@ impl ServicePrincipalCredential {
         options: ServicePrincipalOptions,
     ) -> Result<Self, Error> {
         let path = path.as_ref();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        let bytes = read_secret_file(path).map_err(|e| {
             Error::configuration(format!(
                 "could not read the sdk-auth file {}: {e}",
                 ShownPath(path)
             ))
             .with_hint("check AZURE_AUTH_LOCATION or the path given")
             .with_credential(EnvironmentCredential::NAME)
-        })?);
+        })?;
         Self::from_sdk_auth_json(&bytes, path.parent(), options).map_err(|e| {
             let message = format!("{} ({})", e.message(), ShownPath(path));
             let mut out =
@@ -376,7 +376,7 @@ impl ServicePrincipalCredential {
 
     /// The cloud an sdk-auth file names, if it can be read and names one.
     fn sdk_auth_cloud(path: &Path) -> Option<Cloud> {
-        let bytes = Zeroizing::new(std::fs::read(path).ok()?);
+        let bytes = read_secret_file(path).ok()?;
         let host = SdkAuth::parse(&bytes).ok()?.active_directory_endpoint_url?;
         Cloud::public().with_authority_host(&host).ok()
     }
@@ -1014,6 +1014,33 @@ mod content_in_path_tests {
                 shown.contains("not its path") || shown.contains("not a path"),
                 "{var}: {shown}"
             );
+        }
+    }
+
+    /// A path variable naming a device that never ends fails at once instead of reading
+    /// forever (the token file is read on every request that reaches the service).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn endless_files_fail_fast() {
+        for var in [
+            "AZURE_CLIENT_CERTIFICATE_PATH",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_AUTH_LOCATION",
+        ] {
+            let pairs = [
+                (var, "/dev/zero"),
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+            ];
+            let e = match ServicePrincipalCredential::from_env(&env(&pairs), options()) {
+                Err(e) => e,
+                Ok(c) => {
+                    let request = TokenRequest::for_resource("https://ml.azure.com").unwrap();
+                    c.get_token(&request).await.unwrap_err()
+                }
+            };
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{var}: {e}");
+            assert!(e.to_string().contains("larger than"), "{var}: {e}");
         }
     }
 }
