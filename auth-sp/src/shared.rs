@@ -143,7 +143,7 @@ impl ShownPath<'_> {
         text.len() > 1024
             || text.contains(['\n', '\r'])
             || text.contains("-----BEGIN")
-            || t.starts_with(['{', '"'])
+            || t.starts_with('{')
             || t.starts_with("eyJ")
             || t.starts_with("MII")
     }
@@ -324,6 +324,7 @@ mod tests {
             "/var/run/secrets/azure/tokens/azure-identity-token",
             "cert.pem",
             "C:\\certs\\sp.pfx",
+            "\"C:\\certs\\quoted by mistake.pem\"",
         ] {
             assert_eq!(ShownPath(Path::new(path)).to_string(), path);
             assert_eq!(
