@@ -194,6 +194,36 @@ async fn every_environment_family_works() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdk_auth_files_authority_host_is_used_when_nothing_overrides_it() {
+    let emu = Emulator::start(setup_with(&[])).await.unwrap();
+    let dir = TempDir::new();
+    let sdk_auth = dir.write(
+        "sp.json",
+        &format!(
+            r#"{{"clientId": "{}", "clientSecret": "{}", "tenantId": "{}", "activeDirectoryEndpointUrl": "{}"}}"#,
+            sample::CLIENT_ID,
+            sample::CLIENT_SECRET,
+            sample::TENANT_ID,
+            emu.authority_host()
+        ),
+    );
+    // No AZURE_AUTHORITY_HOST and no --authority-host: the file says where to sign in.
+    let run = Amlauth::new(
+        dir.path(),
+        &["token", "--sdk-auth", sdk_auth.to_str().unwrap()],
+    )
+    .env("AZUREML_ARM_ENDPOINT", &emu.arm_endpoint())
+    .run()
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        emu.requests().len(),
+        1,
+        "the token came from the emulator the file names"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credentials_is_one_line_and_exit_code_2() {
     let emu = Emulator::start(setup_with(&[])).await.unwrap();
     let dir = TempDir::new();

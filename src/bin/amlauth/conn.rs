@@ -45,12 +45,17 @@ impl ConnArgs {
         Ok(cloud)
     }
 
-    /// The service principal from `--sdk-auth` or the environment.
+    /// The service principal from `--sdk-auth` or the environment. `--authority-host` or
+    /// `AZURE_AUTHORITY_HOST` decides where it signs in; without either, an sdk-auth file's
+    /// `activeDirectoryEndpointUrl` does (else the public cloud).
     pub(crate) fn credential(
         &self,
         cloud: &Cloud,
     ) -> Result<Arc<ServicePrincipalCredential>, Failure> {
-        let options = ServicePrincipalOptions::new().cloud(cloud.clone());
+        let mut options = ServicePrincipalOptions::new();
+        if self.authority_host.is_some() || ProcessEnv.var("AZURE_AUTHORITY_HOST").is_some() {
+            options = options.cloud(cloud.clone());
+        }
         let credential = match &self.sdk_auth {
             Some(path) => ServicePrincipalCredential::from_sdk_auth_file(path, options),
             None => ServicePrincipalCredential::from_env(&ProcessEnv, options),
