@@ -179,9 +179,13 @@ macro_rules! info_of {
 }
 
 impl ArmError {
-    /// The error of a non-success response. `answered_claims` is the claims request already
-    /// answered, if any.
-    pub(crate) fn from_response(resp: &HttpResponse, answered_claims: Option<String>) -> Self {
+    /// The error of a non-success response received at `now`. `answered_claims` is the claims
+    /// request already answered, if any.
+    pub(crate) fn from_response(
+        resp: &HttpResponse,
+        answered_claims: Option<String>,
+        now: std::time::SystemTime,
+    ) -> Self {
         let info = Box::new(ArmErrorInfo::of_response(resp));
         match info.status {
             401 => Self::Unauthenticated {
@@ -216,17 +220,8 @@ impl ArmError {
                 info,
             },
             429 => Self::Throttled {
-                retry_after: auth_core::http::retry_after(
-                    resp.headers(),
-                    std::time::SystemTime::UNIX_EPOCH,
-                )
-                .filter(|d| *d < Duration::from_secs(1_000_000_000))
-                .or_else(|| {
-                    resp.headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok()?.trim().parse().ok())
-                        .map(Duration::from_secs)
-                }),
+                // Seconds, milliseconds or an HTTP-date, read as the shared pipeline reads them.
+                retry_after: auth_core::http::retry_after(resp.headers(), now),
                 info,
             },
             400 => Self::BadRequest { info },
@@ -494,6 +489,7 @@ mod tests {
                 &body("AuthorizationFailed", msg),
             ),
             None,
+            T0,
         );
         let ArmError::AuthorizationFailed {
             action,
@@ -536,7 +532,7 @@ mod tests {
     }
 
     fn check(status: u16, code: &str, message: &str, kind: ErrorKind, shown: &str) {
-        let e = ArmError::from_response(&response(status, &[], &body(code, message)), None);
+        let e = ArmError::from_response(&response(status, &[], &body(code, message)), None, T0);
         assert_eq!(e.kind(), kind, "{status} {code}");
         let text = e.to_string();
         assert!(text.contains(shown), "{status} {code}: {text}");
@@ -561,6 +557,7 @@ mod tests {
                 ),
             ),
             None,
+            T0,
         );
         let hint = e.hint().unwrap();
         assert!(hint.contains("tenant id to t2"), "{hint}");
@@ -636,12 +633,33 @@ mod tests {
             ("SubscriptionNotFound", NotFoundCode::SubscriptionNotFound),
             ("NotFound", NotFoundCode::Other),
         ] {
-            let e = ArmError::from_response(&response(404, &[], &body(code, "m")), None);
+            let e = ArmError::from_response(&response(404, &[], &body(code, "m")), None, T0);
             assert!(
                 matches!(e, ArmError::NotFound { code, .. } if code == want),
                 "{code}"
             );
         }
+    }
+
+    /// A fixed "now" for responses in these tests.
+    const T0: std::time::SystemTime = std::time::SystemTime::UNIX_EPOCH;
+
+    #[test]
+    fn throttled_retry_after_as_an_http_date() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let e = ArmError::from_response(
+            &response(
+                429,
+                &[("retry-after", "Sun, 06 Nov 1994 08:49:47 GMT")],
+                &body("TooManyRequests", "slow down"),
+            ),
+            None,
+            now,
+        );
+        assert!(
+            matches!(e, ArmError::Throttled { retry_after: Some(d), .. } if d == Duration::from_secs(10)),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -653,6 +671,7 @@ mod tests {
                 &body("TooManyRequests", "slow down"),
             ),
             None,
+            T0,
         );
         assert!(
             matches!(e, ArmError::Throttled { retry_after: Some(d), .. } if d == Duration::from_secs(7))
@@ -665,7 +684,7 @@ mod tests {
 
     #[test]
     fn non_json_error_bodies() {
-        let e = ArmError::from_response(&response(502, &[], "<html>bad gateway</html>"), None);
+        let e = ArmError::from_response(&response(502, &[], "<html>bad gateway</html>"), None, T0);
         assert_eq!(
             e.to_string(),
             "ARM failed (HTTP 502); retry later; quote the correlation id to support if it persists"

@@ -456,7 +456,11 @@ impl WorkspaceClient {
         if resp.status().is_success() {
             Ok(resp)
         } else {
-            Err(ArmError::from_response(&resp, answered))
+            Err(ArmError::from_response(
+                &resp,
+                answered,
+                self.pipeline.clock().now(),
+            ))
         }
     }
 }
