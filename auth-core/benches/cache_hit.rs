@@ -1,6 +1,10 @@
 //! Benchmark: a cache hit on a warm key — median ns per hit, and throughput with 1 and 2
 //! threads. Run with `cargo bench -p auth-core --bench cache_hit` (or `cargo xtask bench`).
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};

@@ -21,6 +21,7 @@ pub trait Clock: Send + Sync + Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods, reason = "the system clock adapter")]
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }

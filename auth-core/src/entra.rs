@@ -300,6 +300,7 @@ fn build_post(uri: &http::Uri, request_id: &str, body: Vec<u8>) -> Result<HttpRe
 }
 
 /// A random UUID v4 for `client-request-id` (a correlation id, not a secret).
+#[allow(clippy::disallowed_methods, reason = "the time only seeds randomness")]
 pub fn new_request_id() -> String {
     let mut b = [0u8; 16];
     let seed = std::collections::hash_map::RandomState::new();

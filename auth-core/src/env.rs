@@ -14,6 +14,7 @@ pub trait Env: Send + Sync + Debug {
 pub struct ProcessEnv;
 
 impl Env for ProcessEnv {
+    #[allow(clippy::disallowed_methods, reason = "the process environment adapter")]
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     }

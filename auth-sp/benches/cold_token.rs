@@ -6,6 +6,10 @@
 //! is paired with a bare one right before or after it (the order alternates), so that load
 //! from other processes hits both alike; it prints the medians, p90s and the median of the
 //! per-pair ratios (target ≤ 1.1×), and the connections the emulator holds.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 use std::future::Future;
 use std::time::{Duration, Instant};

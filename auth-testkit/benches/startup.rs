@@ -1,4 +1,8 @@
 //! How long starting an emulator takes (target: under 50 ms). `cargo bench -p auth-testkit`.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 use std::time::{Duration, Instant};
 

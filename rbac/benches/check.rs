@@ -3,6 +3,10 @@
 //! assignment, and a mix of allowed and denied actions at workspace and compute scopes.
 //!
 //! Run with `cargo bench -p rbac`. It prints figures; it asserts nothing.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -1,4 +1,8 @@
 //! The ARM client against a scripted transport (the injected HTTP boundary).
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 use std::collections::VecDeque;
 use std::future::Future;

@@ -6,6 +6,10 @@
 //! - `bench`: runs the benchmarks (release) and prints their figures.
 //! - `emulator`: runs the local Entra ID + ARM emulator until interrupted.
 //! - `demo`: the seed's story against the emulator, through the `amlauth` tool.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 mod ci;
 

@@ -118,6 +118,7 @@ impl RetryPolicy {
 }
 
 /// A uniform number in [0, 1) from a per-thread xorshift generator (jitter needs no quality).
+#[allow(clippy::disallowed_methods, reason = "the time only seeds randomness")]
 fn next_random() -> f64 {
     thread_local! {
         static STATE: Cell<u64> = Cell::new({

@@ -1,5 +1,9 @@
 //! Integration tests of auth-sp against the auth-testkit emulator, over real HTTP on
 //! 127.0.0.1. One binary, one module per area.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 mod cache;
 mod certificate;

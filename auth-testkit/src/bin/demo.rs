@@ -18,6 +18,10 @@
 //! The `amlauth` binary is found beside this one (`target/debug/`), else under
 //! `CARGO_TARGET_DIR`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

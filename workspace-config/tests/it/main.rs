@@ -1,5 +1,9 @@
 //! Integration tests of workspace-config against the auth-testkit emulator over real HTTP on
 //! 127.0.0.1, with auth-sp's client secret credential.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests, benches and tools may use the real clock, environment and processes"
+)]
 
 mod arm;
 mod compute;
