@@ -191,6 +191,26 @@ impl EntraError {
                 "no federated credential on the app matches this token's issuer and subject: add one, or check the token file",
             ),
             (
+                700211,
+                "no federated identity credential on the app matches the token's issuer: add one, or check the token file",
+            ),
+            (
+                700212,
+                "no federated identity credential on the app matches the token's audience (api://AzureADTokenExchange by default)",
+            ),
+            (
+                700213,
+                "no federated identity credential on the app matches the token's subject: add one, or check the service account",
+            ),
+            (
+                50027,
+                "the client assertion is not a valid JWT: check the token file or the assertion callback",
+            ),
+            (
+                50012,
+                "the client assertion was refused (replayed jti or invalid assertion): sign a new one",
+            ),
+            (
                 90002,
                 "the tenant was not found: check the tenant id or domain, and that you use the right cloud",
             ),
@@ -545,6 +565,24 @@ mod tests {
             "certificate",
         );
         check("invalid_client", 700024, ErrorKind::Authentication, "clock");
+        check(
+            "invalid_client",
+            700211,
+            ErrorKind::Authentication,
+            "issuer",
+        );
+        check(
+            "invalid_client",
+            700213,
+            ErrorKind::Authentication,
+            "subject",
+        );
+        check(
+            "invalid_client",
+            50027,
+            ErrorKind::Authentication,
+            "not a valid JWT",
+        );
         check(
             "invalid_request",
             90002,

@@ -143,7 +143,6 @@ impl Flow {
                 .await
         };
         result.map_err(|e| {
-            let e = with_flow_hint(e);
             if e.credential().is_some() {
                 e
             } else {
@@ -160,46 +159,5 @@ impl Flow {
         tracing::debug!(credential = self.name, tenant = %target.tenant, client_id = %self.client_id, "requesting a token");
         let response = request_token(&self.pipeline, &target.url, make_form).await?;
         Ok(response.access_token)
-    }
-}
-
-/// Hints for refusals that only client-credential flows meet and that `auth-core`'s table does
-/// not know (candidates for it).
-const FLOW_HINTS: &[(u64, &str)] = &[
-    (
-        700211,
-        "no federated identity credential on the app matches the token's issuer: add one, or check the token file",
-    ),
-    (
-        700212,
-        "no federated identity credential on the app matches the token's audience (api://AzureADTokenExchange by default)",
-    ),
-    (
-        700213,
-        "no federated identity credential on the app matches the token's subject: add one, or check the service account",
-    ),
-    (
-        50027,
-        "the client assertion is not a valid JWT: check the token file or the assertion callback",
-    ),
-    (
-        50012,
-        "the client assertion was refused (replayed jti or invalid assertion): sign a new one",
-    ),
-];
-
-fn with_flow_hint(e: Error) -> Error {
-    if e.hint().is_some() {
-        return e;
-    }
-    let hint = e.entra().and_then(|entra| {
-        FLOW_HINTS
-            .iter()
-            .find(|(code, _)| entra.has_code(*code))
-            .map(|(_, h)| *h)
-    });
-    match hint {
-        Some(h) => e.with_hint(h),
-        None => e,
     }
 }
