@@ -2,10 +2,9 @@
 //! refresh that keeps serving a still-valid token when it fails.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -258,9 +257,48 @@ impl Future for Wait<'_> {
     }
 }
 
-/// Key hash → the slots with that hash, each with its published entry.
-type SlotMap =
-    HashMap<u64, Vec<(Arc<Slot>, Option<Arc<Entry>>)>, BuildHasherDefault<IdentityHasher>>;
+/// The published slots, each with its entry, sorted by key hash: a process has a handful of
+/// keys, and a binary search over a flat array beats a hash map's probe on the hit path.
+#[derive(Clone, Default)]
+struct SlotMap(Vec<(u64, Arc<Slot>, Option<Arc<Entry>>)>);
+
+impl SlotMap {
+    /// The slots whose key hashes to `hash`.
+    fn with_hash(&self, hash: u64) -> &[(u64, Arc<Slot>, Option<Arc<Entry>>)] {
+        let start = self.0.partition_point(|(h, _, _)| *h < hash);
+        let len = self.0[start..]
+            .iter()
+            .take_while(|(h, _, _)| *h == hash)
+            .count();
+        &self.0[start..start + len]
+    }
+
+    fn find(&self, hash: u64, key: &CacheKey<'_>) -> Option<&(u64, Arc<Slot>, Option<Arc<Entry>>)> {
+        self.with_hash(hash)
+            .iter()
+            .find(|(_, s, _)| s.key.matches(key))
+    }
+
+    fn set_entry(&mut self, hash: u64, slot: &Arc<Slot>, entry: Arc<Entry>) {
+        let start = self.0.partition_point(|(h, _, _)| *h < hash);
+        if let Some((_, _, e)) = self.0[start..]
+            .iter_mut()
+            .take_while(|(h, _, _)| *h == hash)
+            .find(|(_, s, _)| Arc::ptr_eq(s, slot))
+        {
+            *e = Some(entry);
+        }
+    }
+
+    fn insert(&mut self, hash: u64, slot: Arc<Slot>) {
+        let at = self.0.partition_point(|(h, _, _)| *h <= hash);
+        self.0.insert(at, (hash, slot, None));
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
 
 /// An in-memory token cache.
 ///
@@ -288,7 +326,7 @@ pub struct TokenCache {
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: usize = self.published().values().map(Vec::len).sum();
+        let keys = self.published().0.len();
         f.debug_struct("TokenCache")
             .field("keys", &keys)
             .finish_non_exhaustive()
@@ -349,14 +387,7 @@ impl TokenCache {
     /// Stores `entry` as the slot's current token and publishes it.
     fn store(&self, hash: u64, slot: &Arc<Slot>, entry: Arc<Entry>) {
         *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry.clone());
-        self.publish(|map| {
-            let found = map
-                .get_mut(&hash)
-                .and_then(|v| v.iter_mut().find(|(s, _)| Arc::ptr_eq(s, slot)));
-            if let Some((_, e)) = found {
-                *e = Some(entry);
-            }
-        });
+        self.publish(|map| map.set_entry(hash, slot, entry));
     }
 
     /// The token for `key` if one is cached and its refresh time has not come.
@@ -386,11 +417,7 @@ impl TokenCache {
                 view.snapshot = self.published();
                 view.generation = generation;
             }
-            let (_, entry) = view
-                .snapshot
-                .get(&hash)?
-                .iter()
-                .find(|(s, _)| s.key.matches(key))?;
+            let (_, _, entry) = view.snapshot.find(hash, key)?;
             let entry = entry.as_ref()?;
             (now < entry.refresh_at).then(|| entry.pick_for(stripe))
         })
@@ -507,13 +534,7 @@ impl TokenCache {
 
     fn slot(&self, key: &CacheKey<'_>) -> Arc<Slot> {
         let hash = key.hash();
-        let find = |map: &SlotMap| {
-            map.get(&hash).and_then(|v| {
-                v.iter()
-                    .find(|(s, _)| s.key.matches(key))
-                    .map(|(s, _)| s.clone())
-            })
-        };
+        let find = |map: &SlotMap| map.find(hash, key).map(|(_, s, _)| s.clone());
         if let Some(s) = find(&self.published()) {
             return s;
         }
@@ -527,7 +548,7 @@ impl TokenCache {
                 flight: Mutex::new(Flight::default()),
                 last_failed_refresh: AtomicU64::new(0),
             });
-            map.entry(hash).or_default().push((slot.clone(), None));
+            map.insert(hash, slot.clone());
             slot
         })
     }
@@ -572,24 +593,6 @@ impl Hasher for FxHasher {
         self.add(u64::from(n));
     }
 
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// The map is keyed by an already mixed hash.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
     fn finish(&self) -> u64 {
         self.0
     }
