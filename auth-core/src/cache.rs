@@ -260,11 +260,14 @@ impl Future for Wait<'_> {
 /// The published slots, each with its entry, sorted by key hash: a process has a handful of
 /// keys, and a binary search over a flat array beats a hash map's probe on the hit path.
 #[derive(Clone, Default)]
-struct SlotMap(Vec<(u64, Arc<Slot>, Option<Arc<Entry>>)>);
+struct SlotMap(Vec<Published>);
+
+/// A key's hash, its slot, and the entry readers see.
+type Published = (u64, Arc<Slot>, Option<Arc<Entry>>);
 
 impl SlotMap {
     /// The slots whose key hashes to `hash`.
-    fn with_hash(&self, hash: u64) -> &[(u64, Arc<Slot>, Option<Arc<Entry>>)] {
+    fn with_hash(&self, hash: u64) -> &[Published] {
         let start = self.0.partition_point(|(h, _, _)| *h < hash);
         let len = self.0[start..]
             .iter()
@@ -273,7 +276,7 @@ impl SlotMap {
         &self.0[start..start + len]
     }
 
-    fn find(&self, hash: u64, key: &CacheKey<'_>) -> Option<&(u64, Arc<Slot>, Option<Arc<Entry>>)> {
+    fn find(&self, hash: u64, key: &CacheKey<'_>) -> Option<&Published> {
         self.with_hash(hash)
             .iter()
             .find(|(_, s, _)| s.key.matches(key))
