@@ -302,6 +302,11 @@ fn transport_error(e: TransportError, host: &str, retries: u32) -> Error {
             .with_hint("check the network path to the endpoint, or raise the timeout"),
         TransportErrorKind::BodyTooLarge => Error::new(ErrorKind::Service, format!("the response from {host} is too large: {e}"))
             .with_hint("check that the endpoint URL points at the identity service"),
+        TransportErrorKind::Io => Error::new(
+            ErrorKind::Transport,
+            format!("the connection to {host} broke before the response was complete{tried}: {e}"),
+        )
+        .with_hint("the network or the server dropped the connection; retry later"),
         _ => Error::new(ErrorKind::Transport, format!("could not reach {host}{tried}: {e}"))
             .with_hint("check the network and the endpoint URL"),
     }
