@@ -27,7 +27,7 @@ async fn check(
         options,
     )
     .unwrap();
-    let before = now();
+    let before = earliest_clock_second();
     c.get_token(&arm())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -112,6 +112,16 @@ pub(crate) fn now() -> u64 {
         .as_secs()
 }
 
+/// The whole second the credential's clock may still report now: `SystemClock` reads whole
+/// seconds from the coarse real-time clock, which trails the precise one by up to a tick (a few
+/// milliseconds), so right after a second boundary it can still give the previous second.
+pub(crate) fn earliest_clock_second() -> u64 {
+    (SystemTime::now() - std::time::Duration::from_millis(50))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// An external identity provider's token (the emulator checks issuer, subject, audience and
 /// time, not the signature).
 pub(crate) fn federated_token(subject: &str) -> String {
