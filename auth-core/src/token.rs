@@ -45,8 +45,17 @@ impl TokenType {
 /// Cloning is cheap (the token text is shared and zeroed when the last clone drops). `Debug`
 /// shows the times and the type, never the token.
 #[derive(Clone)]
-pub struct AccessToken {
-    token: Arc<TokenText>,
+pub struct AccessToken(Arc<Inner>);
+
+/// Everything a token is, behind one pointer: a clone is one reference count up, and a token
+/// fits in a register.
+///
+/// Aligned so that each copy's reference count has a cache line of its own (the cache hands
+/// each thread its own copy; adjacent counts would bounce between cores).
+#[repr(align(128))]
+#[derive(Clone)]
+struct Inner {
+    token: Secret,
     token_type: TokenType,
     expires_on: u64,
     refresh_on: u64,
@@ -62,12 +71,12 @@ impl AccessToken {
         refresh_on: SystemTime,
     ) -> Self {
         let expires_on = unix_secs(expires_on);
-        Self {
-            token: Arc::new(TokenText(token)),
+        Self(Arc::new(Inner {
+            token,
             token_type,
             expires_on,
             refresh_on: unix_secs(refresh_on).min(expires_on),
-        }
+        }))
     }
 
     /// A token received at `received_at`, living `expires_in`, with the server's `refresh_in`
@@ -90,63 +99,55 @@ impl AccessToken {
 
     /// The secret token text.
     pub fn token(&self) -> &Secret {
-        &self.token.0
+        &self.0.token
     }
 
     /// The token type.
     pub fn token_type(&self) -> &TokenType {
-        &self.token_type
+        &self.0.token_type
     }
 
     /// When the token expires.
     pub fn expires_on(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.expires_on)
+        UNIX_EPOCH + Duration::from_secs(self.0.expires_on)
     }
 
     /// When a cache should fetch a new token, while this one is still served.
     pub fn refresh_on(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.refresh_on)
+        UNIX_EPOCH + Duration::from_secs(self.0.refresh_on)
     }
 
     /// `expires_on` in seconds since the Unix epoch.
     pub fn expires_on_unix(&self) -> u64 {
-        self.expires_on
+        self.0.expires_on
     }
 
     pub(crate) fn refresh_on_unix(&self) -> u64 {
-        self.refresh_on
+        self.0.refresh_on
     }
 
     /// Whether the token has expired at `now`.
     pub fn is_expired(&self, now: SystemTime) -> bool {
-        unix_secs(now) >= self.expires_on
+        unix_secs(now) >= self.0.expires_on
     }
 
     /// A copy whose token text lives in its own allocation (the cache spreads hits over such
     /// copies so that threads do not contend on one reference count).
     pub(crate) fn deep_copy(&self) -> Self {
-        Self {
-            token: Arc::new(TokenText(self.token.0.clone())),
-            ..self.clone()
-        }
+        Self(Arc::new(Inner::clone(&self.0)))
     }
 }
 
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
-            .field("token", &self.token.0)
-            .field("token_type", &self.token_type)
-            .field("expires_on", &self.expires_on)
-            .field("refresh_on", &self.refresh_on)
+            .field("token", &self.0.token)
+            .field("token_type", &self.0.token_type)
+            .field("expires_on", &self.0.expires_on)
+            .field("refresh_on", &self.0.refresh_on)
             .finish()
     }
 }
-
-/// The token text, aligned so that each copy's reference count has a cache line of its own
-/// (the cache hands each thread its own copy; adjacent counts would bounce between cores).
-#[repr(align(128))]
-struct TokenText(Secret);
 
 /// When to refresh a token received at `received_at` (protocol reference §6.3): the server's
 /// `refresh_in` when given; otherwise half the lifetime for tokens living 2 h or more; otherwise
