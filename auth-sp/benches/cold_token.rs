@@ -6,6 +6,11 @@
 //! is paired with a bare one right before or after it (the order alternates), so that load
 //! from other processes hits both alike; it prints the medians, p90s and the median of the
 //! per-pair ratios (target ≤ 1.1×), and the connections the emulator holds.
+//!
+//! The bare POST sends the same form and, unless marked "minimal", the same headers as our
+//! request (the telemetry headers Entra asks clients to send: `client-request-id`,
+//! `x-client-sku`/`-ver`/`-os`, `x-ms-lib-capability`), so the ratio measures our client
+//! code; the minimal pairing shows what those headers cost on both ends.
 #![allow(
     clippy::disallowed_methods,
     reason = "tests, benches and tools may use the real clock, environment and processes"
@@ -112,11 +117,29 @@ fn credential(emu: &Emulator, pipeline: &Pipeline) -> ClientSecretCredential {
     ClientSecretCredential::new(TENANT, CLIENT, Secret::new(SECRET), options).expect("credential")
 }
 
-async fn bare(client: &reqwest::Client, url: &str, body: &str) {
-    let response = client
+/// Which headers the bare POST sends besides `content-type` and `accept`.
+#[derive(Clone, Copy, PartialEq)]
+enum Headers {
+    /// The same telemetry headers as auth-core sends (a fixed request id of the same length).
+    Same,
+    /// None.
+    Minimal,
+}
+
+async fn bare(client: &reqwest::Client, url: &str, body: &str, headers: Headers) {
+    let mut request = client
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
+        .header("accept", "application/json");
+    if headers == Headers::Same {
+        request = request
+            .header("client-request-id", "0f6e4a3c-1b2d-4c5e-8f90-a1b2c3d4e5f6")
+            .header("x-client-sku", "azureml-auth")
+            .header("x-client-ver", env!("CARGO_PKG_VERSION"))
+            .header("x-client-os", std::env::consts::OS)
+            .header("x-ms-lib-capability", "retry-after, h429");
+    }
+    let response = request
         .body(body.to_owned())
         .send()
         .await
@@ -174,23 +197,32 @@ async fn run() {
             .get_token(&request)
             .await
             .expect("token");
-        bare(&client, &url, &body).await;
+        bare(&client, &url, &body, Headers::Same).await;
+        bare(&client, &url, &body, Headers::Minimal).await;
     }
 
+    let cold = || async {
+        drop(
+            credential(&emu, &pipeline)
+                .get_token(&request)
+                .await
+                .expect("token"),
+        )
+    };
     paired(
         &format!(
             "cold token, {ROUNDS} pairs (a new credential each, shared pipeline, reused connection)"
         ),
         ROUNDS,
-        || async {
-            drop(
-                credential(&emu, &pipeline)
-                    .get_token(&request)
-                    .await
-                    .expect("token"),
-            )
-        },
-        || bare(&client, &url, &body),
+        cold,
+        || bare(&client, &url, &body, Headers::Same),
+    )
+    .await;
+    paired(
+        &format!("cold token again, {ROUNDS} pairs, against a minimal bare POST (form only)"),
+        ROUNDS,
+        cold,
+        || bare(&client, &url, &body, Headers::Minimal),
     )
     .await;
 
@@ -201,7 +233,7 @@ async fn run() {
         ),
         ROUNDS,
         || async { drop(one.get_token(&with_claims).await.expect("token")) },
-        || bare(&client, &url, &claims_body),
+        || bare(&client, &url, &claims_body, Headers::Same),
     )
     .await;
 
@@ -220,7 +252,7 @@ async fn run() {
             };
             drop(request_token(&pipeline, &url, form).await.expect("token"));
         },
-        || bare(&client, &url, &claims_body),
+        || bare(&client, &url, &claims_body, Headers::Same),
     )
     .await;
 
@@ -248,15 +280,8 @@ async fn run() {
     paired(
         &format!("{NEW_CREDENTIALS} new credentials in a row (each paired with a bare POST)"),
         NEW_CREDENTIALS,
-        || async {
-            drop(
-                credential(&emu, &pipeline)
-                    .get_token(&request)
-                    .await
-                    .expect("token"),
-            )
-        },
-        || bare(&client, &url, &body),
+        cold,
+        || bare(&client, &url, &body, Headers::Same),
     )
     .await;
     let total = started.elapsed();
