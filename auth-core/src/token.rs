@@ -202,6 +202,13 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_one_pointer() {
+        // The cache's hit path returns `Option<AccessToken>` in a register.
+        assert_eq!(size_of::<AccessToken>(), size_of::<usize>());
+        assert_eq!(size_of::<Option<AccessToken>>(), size_of::<usize>());
+    }
+
+    #[test]
     fn debug_hides_the_token() {
         let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let t = AccessToken::from_lifetime(
