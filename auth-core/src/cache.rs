@@ -409,8 +409,8 @@ impl TokenCache {
                     }
                     views.list.push(View {
                         cache: self.id,
-                        generation: u64::MAX,
-                        snapshot: Arc::default(),
+                        generation,
+                        snapshot: self.published(),
                     });
                     let last = views.list.len() - 1;
                     &mut views.list[last]
@@ -517,7 +517,9 @@ impl TokenCache {
                             leader.complete(Ok(token.clone()));
                             Ok(token)
                         }
-                        (Err(e), Some(old)) => {
+                        // The fetch may have outlasted the old token (retries take up to
+                        // minutes): it is served only while it is still valid.
+                        (Err(e), Some(old)) if self.clock.now_unix_secs() < old.expires_at => {
                             tracing::warn!(error = %e, "early token refresh failed; serving the cached token until it expires");
                             slot.last_failed_refresh
                                 .store(self.clock.now_unix_secs(), Ordering::Relaxed);
@@ -525,7 +527,7 @@ impl TokenCache {
                             leader.complete(Ok(token.clone()));
                             Ok(token)
                         }
-                        (Err(e), None) => {
+                        (Err(e), _) => {
                             leader.complete(Err(e.clone()));
                             Err(e)
                         }

@@ -110,10 +110,17 @@ impl Cloud {
     /// The public cloud, or the cloud whose authority host `AZURE_AUTHORITY_HOST` names (a
     /// well-known host selects its cloud; another host keeps the public cloud's audiences).
     pub fn from_env(env: &dyn Env) -> Result<Self, Error> {
-        let Some(host) = env.var("AZURE_AUTHORITY_HOST") else {
-            return Ok(Self::public());
-        };
-        let normalized = normalize_authority_host(&host)?;
+        match env.var("AZURE_AUTHORITY_HOST") {
+            Some(host) => Self::from_authority_host(&host),
+            None => Ok(Self::public()),
+        }
+    }
+
+    /// The cloud whose authority host is `host` (China and US Government recognised by their
+    /// hosts and aliases, with their ARM endpoints); any other host is the public cloud's
+    /// endpoints with that authority, such as Azure Stack or a test server.
+    pub fn from_authority_host(host: &str) -> Result<Self, Error> {
+        let normalized = normalize_authority_host(host)?;
         let known = [Self::public(), Self::china(), Self::us_government()]
             .into_iter()
             .find(|c| {

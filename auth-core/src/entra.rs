@@ -18,7 +18,9 @@ enum Value {
 }
 
 /// An `application/x-www-form-urlencoded` body whose secret fields stay in [`Secret`]s until the
-/// body is encoded for the wire (into a buffer that is zeroed after sending).
+/// body is encoded for the wire. The encoded buffer is sized once (no reallocation leaves a copy
+/// behind) and handed to the transport without another copy; what the transport does with it
+/// afterwards is outside this crate.
 #[derive(Default)]
 pub struct Form {
     fields: Vec<(&'static str, Value)>,
@@ -65,7 +67,19 @@ impl Form {
 
     /// The encoded body.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(256));
+        let value = |v: &'_ Value| -> usize {
+            match v {
+                Value::Plain(p) => p.len(),
+                Value::Secret(s) => s.expose_secret().len(),
+            }
+        };
+        // Every byte encodes to at most three.
+        let worst: usize = self
+            .fields
+            .iter()
+            .map(|(k, v)| 3 * (k.len() + value(v)) + 2)
+            .sum();
+        let mut out = Zeroizing::new(Vec::with_capacity(worst));
         for (i, (k, v)) in self.fields.iter().enumerate() {
             if i > 0 {
                 out.push(b'&');
@@ -180,9 +194,11 @@ pub fn parse_token_response(
                 .as_ref()
                 .and_then(seconds)
                 .ok_or_else(|| missing("expires_in"))?;
-            (SystemTime::UNIX_EPOCH + Duration::from_secs(on))
-                .duration_since(sent_at)
-                .unwrap_or_default()
+            Duration::from_secs(on).saturating_sub(
+                sent_at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default(),
+            )
         }
     };
     Ok(TokenResponse {
@@ -215,18 +231,9 @@ pub fn error_from_response(
     host: &str,
 ) -> Error {
     let after = retry_after(headers, now);
-    let transient = status == 429 || status >= 500;
+    let transient = crate::error::is_throttling_or_server_error(status);
     let mut err = match EntraError::from_json(body) {
-        Some(entra) => {
-            let e = Error::from_entra(status, entra);
-            if transient {
-                Error::new(ErrorKind::Service, e.message().to_owned())
-                    .with_status(status)
-                    .with_hint("the identity service is throttling or failing: retry later")
-            } else {
-                e
-            }
-        }
+        Some(entra) => Error::from_entra(status, entra),
         None => {
             let ctype = headers
                 .get(http::header::CONTENT_TYPE)
@@ -264,8 +271,8 @@ where
     let sent_at = pipeline.clock().now();
     let response = pipeline
         .send(|| {
-            let body = make_form()?.encode();
-            build_post(&uri, &request_id, body.to_vec())
+            let mut body = make_form()?.encode();
+            build_post(&uri, &request_id, std::mem::take(&mut *body))
         })
         .await?;
     let (parts, body) = response.into_parts();
@@ -316,17 +323,24 @@ pub fn new_request_id() -> String {
         );
         chunk.copy_from_slice(&h.finish().to_le_bytes());
     }
+    format_uuid_v4(b)
+}
+
+/// Formats 16 random bytes as a version 4 UUID (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`),
+/// setting the version and variant bits.
+pub fn format_uuid_v4(mut b: [u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    let mut s = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(HEX[usize::from(x >> 4)]));
+        s.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    s
 }
 
 /// Merges client capabilities into a claims request as MSAL does (§8.3): the challenge's
@@ -406,6 +420,21 @@ mod tests {
         assert!(!format!("{r:?}").contains("rt-secret"));
     }
 
+    #[test]
+    fn absurd_lifetimes_are_clamped_not_a_panic() {
+        for body in [
+            &br#"{"expires_in":18446744073709551615,"refresh_in":"18446744073709551615","access_token":"x"}"#[..],
+            br#"{"expires_on":"18446744073709551615","access_token":"x"}"#,
+        ] {
+            let r = parse_token_response(body, t0(), "login").unwrap();
+            assert!(r.access_token.expires_on_unix() > T0);
+        }
+        // An expires_on in the past is a token already expired.
+        let r =
+            parse_token_response(br#"{"expires_on":5,"access_token":"x"}"#, t0(), "login").unwrap();
+        assert!(r.access_token.is_expired(t0()));
+    }
+
     fn check_bad_body(body: &[u8], expected: &str) {
         let e = parse_token_response(body, t0(), "login.example").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Service);
@@ -456,6 +485,12 @@ mod tests {
             "login",
         );
         assert_eq!(e.kind(), ErrorKind::Service);
+        assert_eq!(e.status(), Some(429));
+        assert!(
+            e.entra().unwrap().has_code(50196),
+            "the body's details are kept"
+        );
+        assert!(e.hint().unwrap().contains("retry later"));
     }
 
     #[test]
@@ -479,5 +514,13 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert_ne!(a, new_request_id());
+        assert_eq!(
+            format_uuid_v4([0xff; 16]),
+            "ffffffff-ffff-4fff-bfff-ffffffffffff"
+        );
+        assert_eq!(
+            format_uuid_v4([0x01; 16]),
+            "01010101-0101-4101-8101-010101010101"
+        );
     }
 }

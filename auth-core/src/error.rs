@@ -116,7 +116,8 @@ impl EntraError {
             || self
                 .error_description
                 .as_deref()
-                .is_some_and(|d| d.starts_with(&format!("AADSTS{code}:")))
+                .and_then(|d| d.strip_prefix("AADSTS")?.split_once(':'))
+                .is_some_and(|(n, _)| n.parse() == Ok(code))
     }
 
     /// The kind of a token-endpoint refusal (section 7.2 of the protocol reference).
@@ -284,6 +285,12 @@ impl EntraError {
     }
 }
 
+/// Whether an HTTP status says "throttled" (429) or "the service failed" (5xx): a
+/// [`ErrorKind::Service`] error whatever the body says.
+pub(crate) fn is_throttling_or_server_error(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
 #[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
@@ -333,17 +340,30 @@ impl Error {
         Self::new(ErrorKind::Unavailable, message)
     }
 
-    /// An error from an Entra error body, with its kind and hint.
+    /// An error from an Entra error body, with its kind and hint. Throttling (429) and server
+    /// errors (5xx) are [`ErrorKind::Service`] whatever the body's code, with the body's details
+    /// kept.
     pub fn from_entra(status: u16, entra: EntraError) -> Self {
+        let transient = is_throttling_or_server_error(status);
         let mut e = Self::new(
-            entra.kind(),
+            if transient {
+                ErrorKind::Service
+            } else {
+                entra.kind()
+            },
             format!(
                 "the identity service refused the request (HTTP {status}): {}",
                 entra.summary()
             ),
         );
         e.0.status = Some(status);
-        e.0.hint = entra.hint().map(Cow::Borrowed);
+        e.0.hint = if transient {
+            Some(Cow::Borrowed(
+                "the identity service is throttling or failing: retry later",
+            ))
+        } else {
+            entra.hint().map(Cow::Borrowed)
+        };
         e.0.claims = entra.claims.clone().filter(|c| !c.is_empty());
         e.0.entra = Some(entra);
         e

@@ -36,12 +36,22 @@ impl TenantId {
                 "the tenant id is empty; set it to the directory (tenant) GUID or a verified domain",
             ));
         }
-        if let Some(bad) = value
+        // The value is not quoted: a secret pasted into the tenant's variable must not reach an
+        // error (client secrets contain `~`, which no tenant has).
+        if let Some((at, bad)) = value
             .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+            .enumerate()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
         {
             return Err(Error::configuration(format!(
-                "invalid tenant id {value:?}: the character {bad:?} is not allowed; a tenant is a GUID or a domain such as contoso.onmicrosoft.com"
+                "invalid tenant id ({} characters): the character {bad:?} at position {} is not allowed; a tenant is a GUID or a domain such as contoso.onmicrosoft.com",
+                value.chars().count(),
+                at + 1
+            )));
+        }
+        if value.chars().all(|c| c == '.') {
+            return Err(Error::configuration(format!(
+                "invalid tenant id {value:?}: a tenant is a GUID or a domain such as contoso.onmicrosoft.com"
             )));
         }
         let mut h = crate::cache::FxHasher::default();
@@ -107,6 +117,17 @@ mod tests {
         check("../etc", false);
         check("tenant#", false);
         check("tenänt", false);
+        check(".", false);
+        check("..", false);
+    }
+
+    #[test]
+    fn an_invalid_tenant_is_not_quoted() {
+        // A client secret pasted into the tenant's variable.
+        let e = TenantId::new("Xy8Q~abcDEF.ghi_JKL").unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("Xy8Q"), "{shown}");
+        assert!(shown.contains("'~' at position 5"), "{shown}");
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl AccessToken {
         expires_in: Duration,
         refresh_in: Option<Duration>,
     ) -> Self {
-        let expires_on = received_at + expires_in;
+        let expires_on = later(received_at, expires_in);
         Self::new(
             token,
             token_type,
@@ -162,7 +162,17 @@ pub fn refresh_on(
         None if expires_in >= HALF_LIFE_THRESHOLD => expires_in / 2,
         None => expires_in.saturating_sub(REFRESH_BEFORE_EXPIRY),
     };
-    received_at + after
+    later(received_at, after)
+}
+
+/// The latest time a token may carry, the end of year 9999 (every platform's `SystemTime`
+/// holds it): a lifetime past it is clamped, never an overflow panic.
+const LATEST_UNIX_SECS: u64 = 253_402_300_799;
+
+/// `t + d`, clamped to [`LATEST_UNIX_SECS`].
+fn later(t: SystemTime, d: Duration) -> SystemTime {
+    let latest = UNIX_EPOCH + Duration::from_secs(LATEST_UNIX_SECS);
+    t.checked_add(d).map_or(latest, |x| x.min(latest))
 }
 
 pub(crate) fn unix_secs(t: SystemTime) -> u64 {
@@ -199,6 +209,21 @@ mod tests {
         check(86399, Some(43200), 43200);
         check(200, None, 0); // shorter than the buffer: refresh at once
         check(100, Some(500), 100); // refresh_in never past expiry
+    }
+
+    #[test]
+    fn an_absurd_lifetime_is_clamped_not_a_panic() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let t = AccessToken::from_lifetime(
+            Secret::new("t"),
+            TokenType::Bearer,
+            t0,
+            Duration::from_secs(u64::MAX),
+            Some(Duration::MAX),
+        );
+        assert_eq!(t.expires_on_unix(), LATEST_UNIX_SECS);
+        assert_eq!(t.refresh_on_unix(), LATEST_UNIX_SECS);
+        assert!(!t.is_expired(t0));
     }
 
     #[test]

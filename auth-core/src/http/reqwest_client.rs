@@ -27,18 +27,28 @@ impl Default for ReqwestClient {
 impl ReqwestClient {
     /// A client trusting the platform's roots.
     pub fn new() -> Self {
-        Self::from_builder(reqwest::Client::builder())
+        // The default builder fails only where `reqwest::Client::new` itself would (no TLS
+        // backend), so the fallback never drops a caller's configuration.
+        Self::from_builder(reqwest::Client::builder()).unwrap_or_else(|_| Self {
+            client: reqwest::Client::default(),
+        })
     }
 
     /// A client from a reqwest builder (for extra roots, proxies); redirects and the connect
-    /// timeout are set here.
-    pub fn from_builder(builder: reqwest::ClientBuilder) -> Self {
+    /// timeout are set here. A builder that cannot build is an error: falling back to a default
+    /// client would drop the caller's roots and proxy.
+    pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, TransportError> {
         let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { client }
+            .map_err(|e| {
+                TransportError::new(
+                    TransportErrorKind::Other,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
+        Ok(Self { client })
     }
 
     /// A client that also trusts the PEM certificate `ca_pem` (such as the emulator's CA).
@@ -49,9 +59,7 @@ impl ReqwestClient {
                 format!("invalid CA certificate: {e}"),
             )
         })?;
-        Ok(Self::from_builder(
-            reqwest::Client::builder().add_root_certificate(cert),
-        ))
+        Self::from_builder(reqwest::Client::builder().add_root_certificate(cert))
     }
 }
 
@@ -74,7 +82,11 @@ impl HttpClient for ReqwestClient {
             if let Some(h) = builder.headers_mut() {
                 *h = std::mem::take(response.headers_mut());
             }
-            let mut body = Vec::new();
+            // Sized from Content-Length (within the limit) so that growing the buffer leaves no
+            // copies of a token behind in freed memory.
+            let expected = response.content_length().unwrap_or(0);
+            let mut body =
+                Vec::with_capacity(usize::try_from(expected).map_or(0, |n| n.min(limit)));
             while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
                 if body.len() + chunk.len() > limit {
                     return Err(TransportError::new(
@@ -131,5 +143,22 @@ pub struct TokioSleep;
 impl Sleep for TokioSleep {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
         Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_builder_that_cannot_build_is_an_error_not_a_default_client() {
+        // rustls speaks no TLS 1.0: this configuration cannot be built.
+        let builder = reqwest::Client::builder().max_tls_version(reqwest::tls::Version::TLS_1_0);
+        let err = ReqwestClient::from_builder(builder).unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::Other);
+        assert!(
+            err.to_string().contains("cannot build the HTTP client"),
+            "{err}"
+        );
     }
 }

@@ -49,7 +49,7 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
     let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
     let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+    if !(1..=31).contains(&day) || !(1970..=9999).contains(&year) || h > 23 || m > 59 || sec > 60 {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -107,13 +107,17 @@ impl RetryPolicy {
             .initial_delay
             .saturating_mul(1u32 << attempt.min(16))
             .min(self.max_delay);
-        let spread = (next_random() * 2.0 - 1.0) * self.jitter;
-        base.mul_f64((1.0 + spread).max(0.0)).min(self.max_delay)
+        let spread = (next_random() * 2.0 - 1.0) * self.jitter.clamp(0.0, 1.0);
+        Duration::try_from_secs_f64(base.as_secs_f64() * (1.0 + spread).max(0.0))
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
     }
 
     /// Whether retry number `retry` may start after `wait`, `elapsed` into the operation.
     pub fn allows(&self, retry: u32, elapsed: Duration, wait: Duration) -> bool {
-        retry <= self.max_retries && wait <= self.max_delay && elapsed + wait <= self.max_total
+        retry <= self.max_retries
+            && wait <= self.max_delay
+            && elapsed.saturating_add(wait) <= self.max_total
     }
 }
 
@@ -186,6 +190,17 @@ mod tests {
         check_retry_after("retry-after", "Sun, 06 Nov 1994 08:49:27 GMT", Some(0));
         check_retry_after("retry-after", "soon", None);
         check_retry_after("retry-after", "Sun, 06 Nov 1994 25:49:27 GMT", None);
+        // Years no HTTP-date has (the arithmetic would overflow): ignored, not a panic.
+        check_retry_after(
+            "retry-after",
+            "Sun, 06 Nov 99999999999999999 08:49:27 GMT",
+            None,
+        );
+        check_retry_after(
+            "retry-after",
+            "Sun, 06 Nov -9223372036854775808 08:49:27 GMT",
+            None,
+        );
     }
 
     #[test]
@@ -211,5 +226,14 @@ mod tests {
         );
         assert!(!p.allows(1, Duration::from_secs(119), Duration::from_secs(2)));
         assert!(!RetryPolicy::none().allows(1, Duration::ZERO, Duration::ZERO));
+        // Extreme public settings bound the wait instead of panicking.
+        let wild = RetryPolicy {
+            max_delay: Duration::MAX,
+            max_total: Duration::MAX,
+            jitter: 1e300,
+            ..RetryPolicy::default()
+        };
+        assert!(wild.backoff(16) <= Duration::MAX);
+        assert!(wild.allows(1, Duration::MAX, Duration::MAX));
     }
 }

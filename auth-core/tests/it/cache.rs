@@ -203,6 +203,28 @@ async fn an_expired_token_is_never_served() {
     assert!(cache.get(&fx.key()).is_none());
 }
 
+#[tokio::test]
+async fn a_failed_refresh_that_outlasts_the_token_does_not_serve_it() {
+    let clock = ManualClock::at(T0);
+    let cache = TokenCache::with_clock(clock.clone());
+    let fx = Fixture::new();
+    cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("old", T0, 3600)) })
+        .await
+        .unwrap();
+    clock.advance(3400); // due for refresh, still valid
+    // The refresh retries for minutes and fails after the old token has expired.
+    let err = cache
+        .get_or_fetch(&fx.key(), || async {
+            clock.advance(300);
+            Err(Error::new(ErrorKind::Service, "identity service down"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service);
+    assert!(cache.get(&fx.key()).is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_failure_reaches_every_waiter_and_the_next_call_tries_again() {
     let cache = Arc::new(TokenCache::with_clock(ManualClock::at(T0)));
