@@ -264,7 +264,8 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
             continue;
         };
         let end = format!("-----END {label}-----");
-        let mut body = Zeroizing::new(String::new());
+        // Sized up front: growing would leave unzeroed copies of key text behind.
+        let mut body = Zeroizing::new(String::with_capacity(text.len()));
         let mut encrypted = false;
         let mut closed = false;
         for l in lines.by_ref() {

@@ -169,13 +169,12 @@ impl ServicePrincipalCredential {
         }
         if let Some(path) = env.var(AZURE_AUTH_LOCATION) {
             // The file's activeDirectoryEndpointUrl wins over AZURE_AUTHORITY_HOST.
-            if !explicit_cloud {
-                let file_cloud = Self::sdk_auth_cloud(Path::new(&path));
-                if file_cloud.is_some() {
-                    options.cloud = file_cloud;
-                }
-            }
-            return Self::from_sdk_auth_file(path, options);
+            let ambient = if explicit_cloud {
+                None
+            } else {
+                options.cloud.take()
+            };
+            return Self::sdk_auth_file(Path::new(&path), options, ambient);
         }
         Err(Error::unavailable(format!(
             "no service principal is configured in the environment (looked at {})",
@@ -306,7 +305,16 @@ impl ServicePrincipalCredential {
         path: impl AsRef<Path>,
         options: ServicePrincipalOptions,
     ) -> Result<Self, Error> {
-        let path = path.as_ref();
+        Self::sdk_auth_file(path.as_ref(), options, None)
+    }
+
+    /// [`Self::from_sdk_auth_file`], with the cloud to use when neither the options nor the
+    /// file name one.
+    fn sdk_auth_file(
+        path: &Path,
+        options: ServicePrincipalOptions,
+        ambient_cloud: Option<Cloud>,
+    ) -> Result<Self, Error> {
         let bytes = read_secret_file(path).map_err(|e| {
             Error::configuration(format!(
                 "could not read the sdk-auth file {}: {e}",
@@ -315,7 +323,7 @@ impl ServicePrincipalCredential {
             .with_hint("check AZURE_AUTH_LOCATION or the path given")
             .with_credential(EnvironmentCredential::NAME)
         })?;
-        Self::from_sdk_auth_json(&bytes, path.parent(), options).map_err(|e| {
+        Self::sdk_auth_json(&bytes, path.parent(), options, ambient_cloud).map_err(|e| {
             let message = format!("{} ({})", e.message(), ShownPath(path));
             let mut out =
                 Error::new(e.kind(), message).with_credential(EnvironmentCredential::NAME);
@@ -333,12 +341,23 @@ impl ServicePrincipalCredential {
         base: Option<&Path>,
         options: ServicePrincipalOptions,
     ) -> Result<Self, Error> {
+        Self::sdk_auth_json(bytes, base, options, None)
+    }
+
+    /// The cloud: the options' when they name one, else the file's
+    /// `activeDirectoryEndpointUrl` (China and US Government recognised), else `ambient_cloud`.
+    fn sdk_auth_json(
+        bytes: &[u8],
+        base: Option<&Path>,
+        mut options: ServicePrincipalOptions,
+        ambient_cloud: Option<Cloud>,
+    ) -> Result<Self, Error> {
         let sdk = SdkAuth::parse(bytes)?;
-        let mut options = options;
-        if options.cloud.is_none()
-            && let Some(host) = &sdk.active_directory_endpoint_url
-        {
-            options.cloud = Some(Cloud::public().with_authority_host(host)?);
+        if options.cloud.is_none() {
+            options.cloud = match &sdk.active_directory_endpoint_url {
+                Some(host) => Some(Cloud::from_authority_host(host)?),
+                None => ambient_cloud,
+            };
         }
         let mut missing = Vec::new();
         if sdk.tenant_id.is_none() {
@@ -372,13 +391,6 @@ impl ServicePrincipalCredential {
             options,
         )
         .map(Self::Certificate)
-    }
-
-    /// The cloud an sdk-auth file names, if it can be read and names one.
-    fn sdk_auth_cloud(path: &Path) -> Option<Cloud> {
-        let bytes = read_secret_file(path).ok()?;
-        let host = SdkAuth::parse(&bytes).ok()?.active_directory_endpoint_url?;
-        Cloud::public().with_authority_host(&host).ok()
     }
 
     /// The credential's name, such as `client secret credential`.
@@ -915,6 +927,25 @@ mod tests {
                 ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
             ],
             &["https://login.chinacloudapi.cn"],
+        );
+        // Without an endpoint in the file, AZURE_AUTHORITY_HOST decides.
+        std::fs::write(
+            &path,
+            br#"{"clientId":"c","tenantId":"t","clientSecret":"sdk-sekrit"}"#,
+        )
+        .unwrap();
+        check(
+            &[
+                ("AZURE_AUTH_LOCATION", p),
+                ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+            ],
+            &["https://login.microsoftonline.us"],
+        );
+        // A bad endpoint in the file is the same error as through from_sdk_auth_file.
+        std::fs::write(&path, br#"{"clientId":"c","tenantId":"t","clientSecret":"sdk-sekrit","activeDirectoryEndpointUrl":"http://example"}"#).unwrap();
+        check(
+            &[("AZURE_AUTH_LOCATION", p)],
+            &["configuration", "azure.json"],
         );
         std::fs::write(&path, b"{").unwrap();
         check(

@@ -114,9 +114,13 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
                 u16::from_be_bytes([c[0], c[1]])
             }
         });
-        char::decode_utf16(units)
-            .collect::<Result<String, _>>()
-            .ok()
+        // Sized up front (a UTF-16 unit is at most 3 UTF-8 bytes) and zeroed if decoding stops
+        // half-way: growth or an early return would leave unzeroed copies behind.
+        let mut text = Zeroizing::new(String::with_capacity(bytes.len() / 2 * 3));
+        for c in char::decode_utf16(units) {
+            text.push(c.ok()?);
+        }
+        Some(std::mem::take(&mut *text))
     }
     match bytes {
         [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).ok(),
@@ -178,7 +182,11 @@ pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub(crate) fn read_secret_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)?;
-    let hint = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES);
+    // Pipes and /proc files report no size: room for the most that is read, then.
+    let hint = match file.metadata().map_or(0, |m| m.len()) {
+        0 => MAX_FILE_BYTES,
+        n => n.min(MAX_FILE_BYTES),
+    };
     let mut bytes = Zeroizing::new(Vec::with_capacity(
         usize::try_from(hint).unwrap_or(0).saturating_add(1),
     ));
@@ -201,16 +209,7 @@ pub(crate) fn random_uuid() -> Result<String, Error> {
             "the system random number generator failed",
         )
     })?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(36);
-    for (i, x) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push_str(&format!("{x:02x}"));
-    }
-    Ok(s)
+    Ok(auth_core::entra::format_uuid_v4(b))
 }
 
 #[cfg(test)]
