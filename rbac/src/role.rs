@@ -178,8 +178,18 @@ impl RoleDefinition {
     }
 
     /// The role in the PowerShell shape of the Azure ML docs (`Name`, `IsCustom`, `Actions`, ...),
-    /// with the permissions of every entry merged into one.
-    pub fn to_powershell_json(&self) -> Value {
+    /// with the permissions of every entry merged into one. A role with several entries and any
+    /// exclusions is an error: merged, one entry's `NotActions` would remove another entry's
+    /// grants (write it with [`Self::to_az_json`] instead).
+    pub fn to_powershell_json(&self) -> Result<Value> {
+        let excludes = |p: &Permission| !p.not_actions.is_empty() || !p.not_data_actions.is_empty();
+        if self.permissions.len() > 1 && self.permissions.iter().any(excludes) {
+            return Err(invalid(
+                &self.role_name,
+                "permissions",
+                "several entries with NotActions or NotDataActions cannot be merged into PowerShell's one entry without changing what the role grants; use the az JSON shape",
+            ));
+        }
         let merged = |f: fn(&Permission) -> &Vec<ActionPattern>| -> Vec<&str> {
             self.permissions
                 .iter()
@@ -205,7 +215,7 @@ impl RoleDefinition {
         );
         let scopes: Vec<&str> = self.assignable_scopes.iter().map(Scope::as_str).collect();
         m.insert("AssignableScopes".into(), scopes.into());
-        Value::Object(m)
+        Ok(Value::Object(m))
     }
 }
 
@@ -586,12 +596,18 @@ mod tests {
             r#"{"assignableScopes":["/subscriptions/s"],"description":"d","id":"abc","name":"abc","permissions":[{"actions":["Microsoft.X/*"],"notActions":["Microsoft.X/a/write"],"dataActions":["Microsoft.X/b/read"],"notDataActions":[]}],"roleName":"P","roleType":"CustomRole","type":"Microsoft.Authorization/roleDefinitions"}"#
         );
         assert_eq!(RoleDefinition::from_json(&az).unwrap().remove(0), role);
-        let ps = role.to_powershell_json();
+        let ps = role.to_powershell_json().unwrap();
         assert_eq!(
             RoleDefinition::from_json(&ps.to_string())
                 .unwrap()
                 .remove(0),
             role
         );
+        // Two entries: merged, the first's NotActions would remove the second's grant.
+        let two = r#"{"roleName":"T","permissions":[{"actions":["Microsoft.X/*"],"notActions":["Microsoft.X/c/*"]},{"actions":["Microsoft.X/c/read"]}],"assignableScopes":["/subscriptions/s"]}"#;
+        let role = RoleDefinition::from_json(two).unwrap().remove(0);
+        assert!(role.grants(&Action::parse("Microsoft.X/c/read").unwrap()));
+        let e = role.to_powershell_json().unwrap_err();
+        assert!(e.to_string().contains("use the az JSON shape"), "{e}");
     }
 }

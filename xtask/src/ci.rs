@@ -99,6 +99,8 @@ pub(crate) fn ci() -> Result {
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // The README's story, end to end: it fails on any step that does not turn out as told.
+    demo()?;
     eprintln!(
         "xtask ci: all steps passed in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -162,7 +164,16 @@ pub(crate) fn emulator() -> Result {
 
 pub(crate) fn demo() -> Result {
     cargo(
-        &["build", "-q", "--bin", "amlauth", "--features", "tool"],
+        &[
+            "build",
+            "-q",
+            "-p",
+            "azureml-auth",
+            "--bin",
+            "amlauth",
+            "--features",
+            "tool",
+        ],
         &[],
     )?;
     cargo(&["run", "-q", "-p", "auth-testkit", "--bin", "demo"], &[])

@@ -34,7 +34,7 @@ fn every_example_parses_and_round_trips_through_az_and_powershell_json() {
             "az round trip of {}",
             r.role_name
         );
-        let ps = r.to_powershell_json().to_string();
+        let ps = r.to_powershell_json().unwrap().to_string();
         assert_eq!(
             &RoleDefinition::from_json(&ps).unwrap()[0],
             r,
