@@ -25,6 +25,7 @@ const SECRET_HEADERS: &[&str] = &[
     "x-identity-header",
     "cookie",
     "proxy-authorization",
+    "x-ms-authorization-auxiliary",
 ];
 
 /// Which emulated service received a request.
@@ -40,7 +41,7 @@ pub enum Service {
 /// One request the emulator received, as it arrived.
 ///
 /// `Debug` and `Display` redact secret values (client secrets, assertions, codes, PKCE
-/// verifiers, refresh tokens, device codes, passwords and the `Authorization` header); the
+/// verifiers, refresh tokens, device codes, passwords, and the `Authorization`, cookie and other credential headers); the
 /// fields themselves hold the real values so that tests can assert on them.
 #[derive(Clone)]
 #[non_exhaustive]

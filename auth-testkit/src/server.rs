@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -23,6 +23,9 @@ use tokio::task::JoinSet;
 use crate::fault::{Endpoint, Fault};
 use crate::record::{RecordedRequest, Service};
 use crate::state::Shared;
+
+/// The largest request body accepted (1 MiB); a larger one is answered 413 and not recorded.
+const MAX_BODY: usize = 1 << 20;
 
 /// A request as the routers see it.
 #[derive(Debug)]
@@ -274,8 +277,16 @@ fn parse_pairs(s: &str) -> Vec<(String, String)> {
 
 async fn handle(req: hyper::Request<Incoming>, service: Service, shared: &Shared) -> Outcome {
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
+    let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
+        Err(e) if e.is::<LengthLimitError>() => {
+            return Outcome::Respond(
+                Resp::new(413)
+                    .header("content-type", "text/plain; charset=utf-8")
+                    .header("connection", "close")
+                    .body(b"request body too large\n".to_vec()),
+            );
+        }
         Err(_) => return Outcome::Reset,
     };
     let is_form = parts

@@ -117,6 +117,17 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
                         "The request content was invalid and could not be deserialized.",
                     )
                 })?;
+                if body
+                    .pointer("/properties/properties")
+                    .is_some_and(|p| !p.is_object() && !p.is_null())
+                {
+                    return Err(arm_error(
+                        req,
+                        400,
+                        "InvalidRequestContent",
+                        "The request content was invalid and could not be deserialized: 'properties.properties' must be an object.",
+                    ));
+                }
                 let compute_type = body
                     .pointer("/properties/computeType")
                     .and_then(Value::as_str)

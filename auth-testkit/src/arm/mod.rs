@@ -733,14 +733,14 @@ fn list_workspaces(shared: &Shared, st: &State, req: &Req, sub: &str, rg: Option
             .map(|w| workspace_json(st, w))
             .collect();
         let mut body = json!({"value": values});
-        if skip + page < items.len() {
+        let next = skip.saturating_add(page);
+        if next < items.len() {
             let version = req.query("api-version").unwrap_or_default();
             body["nextLink"] = json!(format!(
-                "{}{}?api-version={}&$skipToken={}",
+                "{}{}?api-version={}&$skipToken={next}",
                 shared.arm_base(),
                 req.path,
                 version,
-                skip + page
             ));
         }
         Ok(arm_headers(Resp::json(200, &body), req))

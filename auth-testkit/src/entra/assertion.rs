@@ -43,6 +43,12 @@ fn time_range(now: i64, nbf: Option<i64>, exp: i64) -> OAuthError {
     )
 }
 
+/// Whether `now` lies in `[nbf - SKEW, exp + SKEW]`; saturating, so extreme claims (which
+/// a JSON number can carry) never overflow.
+fn within_lifetime(now: i64, nbf: Option<i64>, exp: i64) -> bool {
+    exp.saturating_add(SKEW) >= now && nbf.is_none_or(|n| n.saturating_sub(SKEW) <= now)
+}
+
 fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
@@ -165,7 +171,7 @@ fn verify_certificate_assertion(
     let now = st.now();
     let exp = number(c, "exp").ok_or_else(malformed)?;
     let nbf = number(c, "nbf").or_else(|| number(c, "iat"));
-    if exp + SKEW < now || nbf.is_some_and(|n| n - SKEW > now) {
+    if !within_lifetime(now, nbf, exp) {
         return Err(time_range(now, nbf, exp));
     }
     let jti = c.get("jti").and_then(Value::as_str).ok_or_else(malformed)?;
@@ -231,7 +237,7 @@ fn verify_federated(st: &State, app: &App, c: &Value) -> Result<(), OAuthError> 
     let now = st.now();
     let exp = number(c, "exp").ok_or_else(malformed)?;
     let nbf = number(c, "nbf");
-    if exp + SKEW < now || nbf.is_some_and(|n| n - SKEW > now) {
+    if !within_lifetime(now, nbf, exp) {
         return Err(time_range(now, nbf, exp));
     }
     Ok(())

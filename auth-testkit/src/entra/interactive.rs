@@ -6,8 +6,9 @@
 //! - `GET /{t}/oauth2/v2.0/authorize?...` shows a sign-in form that POSTs to `/{t}/login`
 //!   with `ctx` (the authorize request, opaque), `username`, `password`, and when needed
 //!   `mfa_code` ([`MFA_CODE`](crate::MFA_CODE)) and `consent=accept`; `action=cancel`
-//!   declines. Success redirects to the `redirect_uri` with `code` and `state` (or posts them,
-//!   with `response_mode=form_post`); failures redirect with `error` and `error_description`.
+//!   declines. Success redirects to the `redirect_uri` with `code` and `state` in the query
+//!   (in the fragment with `response_mode=fragment`, or posts them with
+//!   `response_mode=form_post`); failures redirect with `error` and `error_description`.
 //! - A successful sign-in sets a session cookie (`ESTSAUTH`); an authorize request carrying
 //!   it with no `prompt` or `prompt=none` signs in silently (single sign-on), while
 //!   `prompt=login`, `select_account` or `consent` show the page again. Without a session,
@@ -145,7 +146,7 @@ fn validate(
     })
 }
 
-/// Sends the result to the redirect URI (query or form_post).
+/// Sends the result to the redirect URI (query, fragment or form_post).
 fn deliver(a: &Authorize, mut fields: Vec<(String, String)>) -> Resp {
     if let Some(s) = &a.state {
         fields.push(("state".to_owned(), s.clone()));
@@ -170,7 +171,9 @@ fn deliver(a: &Authorize, mut fields: Vec<(String, String)>) -> Resp {
             ),
         );
     }
-    let sep = if a.redirect_uri.contains('?') {
+    let sep = if a.response_mode == "fragment" {
+        '#'
+    } else if a.redirect_uri.contains('?') {
         '&'
     } else {
         '?'

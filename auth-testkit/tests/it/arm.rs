@@ -318,3 +318,19 @@ async fn subscriptions_list_shows_the_callers_subscriptions() {
     assert_eq!(b["value"][0]["tenantId"], TENANT);
     assert_eq!(b["value"][0]["state"], "Enabled");
 }
+
+#[tokio::test]
+async fn a_skip_token_past_the_end_gives_an_empty_last_page() {
+    let e = Emulator::start(setup().arm_page_size(2)).await.unwrap();
+    let token = e.mint_token(USER_OID, "https://management.azure.com/");
+    for skip in ["5", "18446744073709551615"] {
+        let url = format!(
+            "{}subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces?api-version=2022-05-01&$skipToken={skip}",
+            e.arm_endpoint()
+        );
+        let (st, _, b) = get(&url, Some(&token)).await;
+        assert_eq!(st, 200, "{b}");
+        assert_eq!(b["value"], serde_json::json!([]), "{b}");
+        assert!(b.get("nextLink").is_none(), "{b}");
+    }
+}

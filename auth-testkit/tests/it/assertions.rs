@@ -345,3 +345,52 @@ async fn the_certs_helpers_produce_accepted_assertions() {
     );
     assert_eq!(redeem(&e, FED_CLIENT, &t).await.0, 200);
 }
+
+#[tokio::test]
+async fn extreme_exp_and_nbf_are_judged_without_overflow() {
+    let cert = certs::generate("cert-app");
+    let e = Emulator::start(
+        setup()
+            .app(
+                App::new(TENANT, CERT_CLIENT)
+                    .object_id(CERT_APP_OID)
+                    .certificate_pem(&cert.certificate_pem),
+            )
+            .app(App::new(TENANT, FED_CLIENT).federated(FED_ISSUER, FED_SUBJECT)),
+    )
+    .await
+    .unwrap();
+    let h = ps256_header(&cert);
+    // (exp, nbf, accepted): far bounds saturate (the service does not cap `exp`).
+    let cases = [
+        (json!(i64::MAX), json!(now()), true),
+        (json!(1e300), json!(now()), true),
+        (json!(now() + 600), json!(i64::MIN), true),
+        (json!(now() + 600), json!(-1e300), true),
+        (json!(i64::MIN), json!(now()), false),
+        (json!(-1e300), json!(now()), false),
+        (json!(i64::MAX), json!(i64::MAX), false),
+        (json!(i64::MAX), json!(1e300), false),
+    ];
+    for (i, (exp, nbf, accepted)) in cases.into_iter().enumerate() {
+        let mut c = claims_for(&e, &format!("extreme-{i}"));
+        c["exp"] = exp.clone();
+        c["nbf"] = nbf.clone();
+        let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+        let fed = json!({"iss": FED_ISSUER, "sub": FED_SUBJECT, "aud": "api://AzureADTokenExchange", "exp": exp, "nbf": nbf});
+        let fed = format!(
+            "{}.{}.{}",
+            b64(&json!({"alg": "RS256", "typ": "JWT"})),
+            b64(&fed),
+            URL_SAFE_NO_PAD.encode(b"external-signature")
+        );
+        let (fs, fb) = redeem(&e, FED_CLIENT, &fed).await;
+        if accepted {
+            assert_eq!(s, 200, "case {i}: {b}");
+            assert_eq!(fs, 200, "case {i}: {fb}");
+        } else {
+            assert_entra_error(&e, s, &b, 401, "invalid_client", 700_024);
+            assert_entra_error(&e, fs, &fb, 401, "invalid_client", 700_024);
+        }
+    }
+}

@@ -190,3 +190,30 @@ async fn arm_claims_challenge_until_the_token_carries_the_claims() {
     .await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn put_with_non_object_inner_properties_is_invalid_request_content() {
+    let e = start().await;
+    let token = e.mint_token(USER_OID, "https://management.azure.com/");
+    for (compute_type, inner) in [
+        ("ComputeInstance", json!("STANDARD_DS3_V2")),
+        ("AmlCompute", json!(4)),
+        ("ComputeInstance", json!(["a"])),
+        ("AmlCompute", json!(true)),
+    ] {
+        let body = json!({"location": "eastus2", "properties": {"computeType": compute_type, "properties": inner}});
+        let (s, h, b) = send(
+            reqwest::Method::PUT,
+            &compute_url(&e, "bad1", ""),
+            &token,
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, 400, "{b}");
+        assert_eq!(b["error"]["code"], "InvalidRequestContent", "{b}");
+        assert!(b["error"]["message"].is_string(), "{b}");
+        assert!(h.contains_key("x-ms-request-id"));
+    }
+    let (s, _, b) = get(&compute_url(&e, "bad1", ""), Some(&token)).await;
+    assert_eq!(s, 404, "nothing was created: {b}");
+}

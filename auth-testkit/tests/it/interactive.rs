@@ -537,3 +537,34 @@ async fn a_session_cookie_gives_single_sign_on_and_prompt_none_works_with_it() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn fragment_response_mode_puts_the_result_in_the_fragment() {
+    let e = start().await;
+    let fragment_of = |location: &str| -> Vec<(String, String)> {
+        let (base, f) = location.split_once('#').expect("a fragment");
+        assert_eq!(base, REDIRECT, "{location}");
+        form_urlencoded::parse(f.as_bytes()).into_owned().collect()
+    };
+    let (_, html) = page(&authorize_url(&e, &[("response_mode", "fragment")])).await;
+    let ctx = input(&html, "ctx").unwrap();
+    let (s, loc, body) = sign_in(&e, &ctx, &[("username", USER), ("password", PASSWORD)]).await;
+    assert_eq!(s, 302, "{body}");
+    let f = fragment_of(&loc.unwrap());
+    assert_eq!(param(&f, "state"), Some("st4te"));
+    let code = param(&f, "code").expect("code").to_owned();
+    assert_eq!(redeem(&e, &code, VERIFIER, REDIRECT).await.0, 200);
+    // Errors go in the fragment too.
+    let resp = client()
+        .get(authorize_url(
+            &e,
+            &[("response_mode", "fragment"), ("prompt", "none")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    let f = fragment_of(resp.headers()["location"].to_str().unwrap());
+    assert_eq!(param(&f, "error"), Some("login_required"));
+    assert_eq!(param(&f, "state"), Some("st4te"));
+}

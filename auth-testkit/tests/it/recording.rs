@@ -8,7 +8,14 @@ use crate::common::*;
 async fn every_request_is_recorded_with_form_fields_and_printing_redacts_secrets() {
     let e = start().await;
     let token = app_token(&e, ARM_SCOPE).await;
-    let _ = get(&workspace_url(&e, SUB, RG, WS), Some(&token)).await;
+    let resp = client()
+        .get(workspace_url(&e, SUB, RG, WS))
+        .header("authorization", format!("Bearer {token}"))
+        .header("x-ms-authorization-auxiliary", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
     let reqs = e.requests();
     assert_eq!(reqs.len(), 2);
     let t = &reqs[0];
@@ -39,6 +46,25 @@ async fn every_request_is_recorded_with_form_fields_and_printing_redacts_secrets
     assert!(!printed.contains(SECRET), "{printed}");
     assert!(!printed.contains(&token), "{printed}");
     assert!(printed.contains("client_secret=[redacted]"));
+    assert!(printed.contains("x-ms-authorization-auxiliary: [redacted]"));
     e.clear_requests();
     assert!(e.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413_and_not_recorded() {
+    let e = start().await;
+    let big = format!("client_id={CLIENT}&padding={}", "x".repeat(1 << 20));
+    let resp = client()
+        .post(e.token_url(TENANT))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 413);
+    assert!(resp.text().await.unwrap().len() < 100);
+    assert!(e.requests().is_empty());
+    // The emulator keeps serving.
+    let _ = app_token(&e, ARM_SCOPE).await;
 }
