@@ -204,3 +204,59 @@ async fn a_missing_workspace_is_exit_code_1() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
 }
+
+/// A config.json of the sample workspace that names its `cloud`.
+fn config_with_cloud(dir: &TempDir, cloud: &str) {
+    dir.write(
+        ".azureml/config.json",
+        &format!(
+            r#"{{"subscription_id": "{}", "resource_group": "{}", "workspace_name": "{}", "cloud": "{cloud}"}}"#,
+            sample::SUBSCRIPTION_ID,
+            sample::RESOURCE_GROUP,
+            sample::WORKSPACE_NAME
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_naming_its_cloud_works_with_an_arm_endpoint_override() {
+    let emu = reader().await;
+    let dir = TempDir::new();
+    config_with_cloud(&dir, "AzureCloud");
+    let run = Amlauth::against(&emu, dir.path(), &["workspace", "show", "-o", "json"])
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["workspace"]["id"], ws_id());
+    // The override wins over whichever cloud the config names.
+    config_with_cloud(&dir, "AzureChinaCloud");
+    let run = Amlauth::against(&emu, dir.path(), &["workspace", "show", "-o", "json"])
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    // compute goes the same way: past the cloud check to ARM (which refuses a Reader).
+    let run = Amlauth::against(&emu, dir.path(), &["compute", "start", "ci1", "-o", "json"])
+        .run()
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
+    assert_eq!(err["error"]["kind"], "forbidden", "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_of_another_cloud_than_the_authority_host_s_is_refused() {
+    let emu = reader().await;
+    let dir = TempDir::new();
+    config_with_cloud(&dir, "AzureChinaCloud");
+    // The authority host names the cloud (the public one's audiences, the emulator's host),
+    // and no ARM endpoint is given: the workspace's cloud is not the client's.
+    let run = Amlauth::new(dir.path(), &["workspace", "show"])
+        .env("AML_TENANT_ID", sample::TENANT_ID)
+        .env("AML_PRINCIPAL_ID", sample::CLIENT_ID)
+        .env("AML_PRINCIPAL_PASS", sample::CLIENT_SECRET)
+        .env("AZURE_AUTHORITY_HOST", &emu.authority_host())
+        .run()
+        .await;
+    run.assert_one_line_error(2, "AzureChinaCloud");
+    assert!(emu.requests().is_empty(), "nothing is sent");
+}

@@ -330,6 +330,39 @@ impl ArmError {
 
 impl fmt::Display for ArmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Self::Request(e) = self {
+            return write!(f, "{e}");
+        }
+        write!(f, "{}", Head(self))?;
+        if let Some(h) = self.hint() {
+            write!(f, "; {h}")?;
+        }
+        f.write_str(&self.request_ids())
+    }
+}
+
+impl ArmError {
+    /// ` (correlation id …)`, else ` (request id …)`, else nothing.
+    fn request_ids(&self) -> String {
+        match self.info() {
+            Some(ArmErrorInfo {
+                correlation_id: Some(id),
+                ..
+            }) => format!(" (correlation id {id})"),
+            Some(ArmErrorInfo {
+                request_id: Some(id),
+                ..
+            }) => format!(" (request id {id})"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// What went wrong, without the hint and the request ids.
+struct Head<'a>(&'a ArmError);
+
+impl fmt::Display for Head<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = |f: &mut fmt::Formatter<'_>, text: &str, info: &ArmErrorInfo| {
             write!(f, "{text} (HTTP {}", info.status)?;
             if !info.code.is_empty() {
@@ -341,10 +374,10 @@ impl fmt::Display for ArmError {
             }
             Ok(())
         };
-        match self {
-            Self::Request(e) => return write!(f, "{e}"),
-            Self::Unauthenticated { info, .. } => what(f, "ARM refused the token", info)?,
-            Self::AuthorizationFailed {
+        match self.0 {
+            ArmError::Request(e) => write!(f, "{e}")?,
+            ArmError::Unauthenticated { info, .. } => what(f, "ARM refused the token", info)?,
+            ArmError::AuthorizationFailed {
                 info,
                 action: Some(action),
                 scope: Some(scope),
@@ -356,10 +389,10 @@ impl fmt::Display for ArmError {
                     info.status, info.code
                 )?;
             }
-            Self::AuthorizationFailed { info, .. } | Self::Forbidden { info } => {
+            ArmError::AuthorizationFailed { info, .. } | ArmError::Forbidden { info } => {
                 what(f, "not authorized", info)?;
             }
-            Self::NotFound { info, code } => {
+            ArmError::NotFound { info, code } => {
                 let text = match code {
                     NotFoundCode::ResourceNotFound if info.compute_id.is_some() => {
                         "the compute or its workspace was not found"
@@ -371,10 +404,10 @@ impl fmt::Display for ArmError {
                 };
                 what(f, text, info)?;
             }
-            Self::Throttled { info, .. } => what(f, "ARM is throttling requests", info)?,
-            Self::BadRequest { info } => what(f, "ARM rejected the request", info)?,
-            Self::Service { info } => what(f, "ARM failed", info)?,
-            Self::OperationFailed {
+            ArmError::Throttled { info, .. } => what(f, "ARM is throttling requests", info)?,
+            ArmError::BadRequest { info } => what(f, "ARM rejected the request", info)?,
+            ArmError::Service { info } => what(f, "ARM failed", info)?,
+            ArmError::OperationFailed {
                 operation,
                 status,
                 info,
@@ -388,18 +421,8 @@ impl fmt::Display for ArmError {
                     write!(f, ": {}", info.message.trim_end_matches('.'))?;
                 }
             }
-            Self::InvalidResponse { status, reason } => {
+            ArmError::InvalidResponse { status, reason } => {
                 write!(f, "ARM answered HTTP {status} with {reason}")?;
-            }
-        }
-        if let Some(h) = self.hint() {
-            write!(f, "; {h}")?;
-        }
-        if let Some(info) = self.info() {
-            if let Some(id) = &info.correlation_id {
-                write!(f, " (correlation id {id})")?;
-            } else if let Some(id) = &info.request_id {
-                write!(f, " (request id {id})")?;
             }
         }
         Ok(())
@@ -420,7 +443,13 @@ impl From<ArmError> for auth_core::Error {
         if let ArmError::Request(inner) = e {
             return inner;
         }
-        let mut out = auth_core::Error::new(e.kind(), e.to_string());
+        // The hint goes in as the hint, followed by the request ids, so that `hint()` has it
+        // and the text reads as the ArmError's own.
+        let mut out = match e.hint() {
+            Some(h) => auth_core::Error::new(e.kind(), Head(&e).to_string())
+                .with_hint(format!("{h}{}", e.request_ids())),
+            None => auth_core::Error::new(e.kind(), e.to_string()),
+        };
         if let Some(s) = e.status() {
             out = out.with_status(s);
         }
@@ -527,6 +556,15 @@ mod tests {
         let core: auth_core::Error = e.into();
         assert_eq!(core.kind(), ErrorKind::Forbidden);
         assert_eq!(core.status(), Some(403));
+        // The hint is the error's hint, not only part of its text, and the text is the same.
+        assert!(
+            core.hint()
+                .is_some_and(|h| h.starts_with("grant 'app@contoso.com' a role")
+                    && h.ends_with("(correlation id corr-1)")),
+            "{core:?}"
+        );
+        assert!(!core.message().contains("grant"), "{core:?}");
+        assert_eq!(core.to_string(), shown);
         let src = std::error::Error::source(&core).unwrap();
         assert!(src.downcast_ref::<ArmError>().is_some());
     }
@@ -677,9 +715,15 @@ mod tests {
             matches!(e, ArmError::Throttled { retry_after: Some(d), .. } if d == Duration::from_secs(7))
         );
         assert!(e.to_string().contains("retry after 7 s"), "{e}");
+        let shown = e.to_string();
         let core: auth_core::Error = e.into();
         assert_eq!(core.kind(), ErrorKind::Service);
         assert_eq!(core.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(
+            core.hint(),
+            Some("ARM throttled the requests: retry after 7 s")
+        );
+        assert_eq!(core.to_string(), shown);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::compute::DEFAULT_MAX_POLLS;
 use crate::resource_http::{
     encode_segment, origin_of, same_origin, send_authenticated, strip_query,
 };
-use crate::workspace::{ARM_API_VERSION, WORKSPACE_TYPE, Workspace, arm_base};
+use crate::workspace::{ARM_API_VERSION, ArmSegment, WORKSPACE_TYPE, Workspace, arm_base};
 
 /// The most pages a list call follows before it gives up (a guard against a `nextLink` loop).
 pub const DEFAULT_MAX_PAGES: usize = 100;
@@ -292,7 +292,9 @@ impl WorkspaceClient {
             let ws = Workspace::new(subscription_id, rg, name).map_err(ArmError::Request)?;
             return self.get(&ws).await;
         }
-        check_segment("workspace name", name)?;
+        ArmSegment::Workspace
+            .validate(name)
+            .map_err(ArmError::Request)?;
         let mut matches: Vec<WorkspaceInfo> = self
             .list_by_subscription(subscription_id)
             .await?
@@ -336,8 +338,12 @@ impl WorkspaceClient {
         subscription_id: &str,
         resource_group: &str,
     ) -> Result<Vec<WorkspaceInfo>, ArmError> {
-        check_segment("subscription id", subscription_id)?;
-        check_segment("resource group name", resource_group)?;
+        ArmSegment::Subscription
+            .validate(subscription_id)
+            .map_err(ArmError::Request)?;
+        ArmSegment::ResourceGroup
+            .validate(resource_group)
+            .map_err(ArmError::Request)?;
         let url = format!(
             "{}/subscriptions/{}/resourceGroups/{}/providers/{WORKSPACE_TYPE}?api-version={ARM_API_VERSION}",
             arm_base(&self.cloud),
@@ -353,7 +359,9 @@ impl WorkspaceClient {
         &self,
         subscription_id: &str,
     ) -> Result<Vec<WorkspaceInfo>, ArmError> {
-        check_segment("subscription id", subscription_id)?;
+        ArmSegment::Subscription
+            .validate(subscription_id)
+            .map_err(ArmError::Request)?;
         let url = format!(
             "{}/subscriptions/{}/providers/{WORKSPACE_TYPE}?api-version={ARM_API_VERSION}",
             arm_base(&self.cloud),
@@ -463,19 +471,6 @@ impl WorkspaceClient {
             ))
         }
     }
-}
-
-fn check_segment(what: &str, v: &str) -> Result<(), ArmError> {
-    let segment = match what {
-        "subscription id" => crate::workspace::ArmSegment::Subscription,
-        "workspace name" => crate::workspace::ArmSegment::Workspace,
-        _ => crate::workspace::ArmSegment::ResourceGroup,
-    };
-    segment.check(v).map_err(|why| {
-        ArmError::Request(auth_core::Error::configuration(format!(
-            "the {what} {v:?} {why}"
-        )))
-    })
 }
 
 pub(crate) fn json_body(resp: &HttpResponse) -> Result<serde_json::Value, ArmError> {

@@ -522,6 +522,21 @@ async fn start_compute_posts_then_follows_the_operation() {
     );
 }
 
+/// Any status but ARM's terminal ones (Succeeded, Failed, Canceled) keeps the polling going.
+#[tokio::test]
+async fn polling_goes_on_through_a_non_terminal_status() {
+    let script = Script::new(vec![
+        accepted(OPERATION),
+        op_status("Updating"),
+        op_status("Succeeded"),
+    ]);
+    let (c, _) = client(&script);
+    let op = c.start_compute(&ws(), "ci1").await.unwrap();
+    assert_eq!(op.status, "Succeeded");
+    assert!(!op.in_progress());
+    assert_eq!(script.requests().len(), 3);
+}
+
 #[tokio::test]
 async fn compute_action_without_an_operation_to_follow() {
     let script = Script::new(vec![(202, vec![], String::new())]);

@@ -62,8 +62,8 @@ pub struct ComputeOperation {
     pub compute_id: String,
     /// The operation's last status, as ARM spells it: `Succeeded` once it has finished;
     /// `Accepted` when ARM gave no operation to follow (or one on another host, which is not
-    /// followed so that the token stays with ARM); `InProgress` (or `Running`, `Accepted`) when
-    /// the poll bound ran out first. `Failed` and `Canceled` are errors
+    /// followed so that the token stays with ARM); a status that is not terminal (`InProgress`,
+    /// `Updating`, ...) when the poll bound ran out first. `Failed` and `Canceled` are errors
     /// ([`ArmError::OperationFailed`]), never a status here.
     pub status: String,
 }
@@ -75,9 +75,10 @@ impl ComputeOperation {
     }
 }
 
-/// Whether an operation status means "not finished yet".
+/// Whether an operation status means "not finished yet": any status but ARM's terminal ones,
+/// `Succeeded`, `Failed` and `Canceled` (case-insensitive).
 fn is_running(status: &str) -> bool {
-    ["InProgress", "Running", "Accepted"]
+    !["Succeeded", "Failed", "Canceled"]
         .iter()
         .any(|s| s.eq_ignore_ascii_case(status))
 }
@@ -105,8 +106,8 @@ impl WorkspaceClient {
     ///
     /// The name is checked before anything is sent (letters, digits, `-`, `_`, at most 64), and
     /// a workspace of another cloud is refused as by [`get`](Self::get). A 401 claims challenge
-    /// is answered once. ARM's `Azure-AsyncOperation` is polled (same host only) until it leaves
-    /// `InProgress`, waiting as `Retry-After` says ([`DEFAULT_POLL_INTERVAL`] without one, at
+    /// is answered once. ARM's `Azure-AsyncOperation` is polled (same host only) until it ends
+    /// (`Succeeded`, `Failed` or `Canceled`), waiting as `Retry-After` says ([`DEFAULT_POLL_INTERVAL`] without one, at
     /// most [`MAX_POLL_INTERVAL`]) with the pipeline's sleep, at most [`DEFAULT_MAX_POLLS`] times
     /// (see [`with_max_polls`](Self::with_max_polls)).
     ///
@@ -259,7 +260,11 @@ mod tests {
             ("InProgress", true),
             ("running", true),
             ("Accepted", true),
+            ("Updating", true),
+            ("Creating", true),
             ("Succeeded", false),
+            ("SUCCEEDED", false),
+            ("canceled", false),
             ("Failed", false),
             ("Canceled", false),
         ] {

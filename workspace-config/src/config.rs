@@ -60,13 +60,9 @@ impl WorkspaceConfig {
         resource_group: &str,
         workspace_name: &str,
     ) -> Result<Self, auth_core::Error> {
-        let check = |what: ArmSegment, v: &str| {
-            what.check(v)
-                .map_err(|why| auth_core::Error::configuration(format!("the {what} {v:?} {why}")))
-        };
-        check(ArmSegment::Subscription, subscription_id)?;
-        check(ArmSegment::ResourceGroup, resource_group)?;
-        check(ArmSegment::Workspace, workspace_name)?;
+        ArmSegment::Subscription.validate(subscription_id)?;
+        ArmSegment::ResourceGroup.validate(resource_group)?;
+        ArmSegment::Workspace.validate(workspace_name)?;
         Ok(Self {
             subscription_id: subscription_id.to_owned(),
             resource_group: resource_group.to_owned(),

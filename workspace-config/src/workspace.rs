@@ -51,6 +51,12 @@ impl ArmSegment {
         }
         Ok(())
     }
+
+    /// [`Self::check`] as a configuration error naming the segment and the value.
+    pub(crate) fn validate(self, v: &str) -> Result<(), auth_core::Error> {
+        self.check(v)
+            .map_err(|why| auth_core::Error::configuration(format!("the {self} {v:?} {why}")))
+    }
 }
 
 impl fmt::Display for ArmSegment {

@@ -3,7 +3,7 @@
 //! is workspace-config's; this module parses the flags and prints the result.
 
 use clap::{Args, Subcommand};
-use workspace_config::{ComputeOperation, WorkspaceClient};
+use workspace_config::ComputeOperation;
 
 use crate::conn::ConnArgs;
 use crate::fail::Failure;
@@ -57,10 +57,7 @@ pub(crate) async fn run(command: &ComputeCommand) -> Result<Done, Failure> {
     let args = match command {
         ComputeCommand::Start(a) | ComputeCommand::Stop(a) => a,
     };
-    let (_, workspace) = args.workspace.resolve()?;
-    let cloud = args.conn.cloud()?;
-    let credential = args.conn.credential(&cloud)?;
-    let client = WorkspaceClient::shared(credential, cloud);
+    let (_, workspace, client) = args.workspace.connect(&args.conn)?;
     let op = match command {
         ComputeCommand::Start(_) => client.start_compute(&workspace, &args.name).await?,
         ComputeCommand::Stop(_) => client.stop_compute(&workspace, &args.name).await?,

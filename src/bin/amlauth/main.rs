@@ -36,7 +36,9 @@
 //! else `AZUREML_SERVICE_PRINCIPAL_TENANT_ID`/`_ID`/`_PASSWORD`; else `AML_TENANT_ID`,
 //! `AML_PRINCIPAL_ID`, `AML_PRINCIPAL_PASS`; else `AZURE_AUTH_LOCATION` (an sdk-auth file).
 //! `AZURE_AUTHORITY_HOST` (or `--authority-host`) and `AZUREML_ARM_ENDPOINT` (or
-//! `--arm-endpoint`) point at another cloud or the local emulator. Other flows (managed
+//! `--arm-endpoint`) point at another cloud or the local emulator; without an authority host,
+//! `workspace show` and `compute` use the cloud the workspace config names (`cloud`), for the
+//! sign-in too. Other flows (managed
 //! identity, Azure CLI, interactive) come with later releases.
 //!
 //! # Exit codes

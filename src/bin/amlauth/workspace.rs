@@ -79,6 +79,17 @@ impl WorkspaceArgs {
         let ws = Workspace::from_config(&found)?;
         Ok((Some(found), ws))
     }
+
+    /// The workspace, the config file it came from, and a client for its cloud signed in with
+    /// the credential of `conn` (see [`ConnArgs::client_for`]).
+    pub(crate) fn connect(
+        &self,
+        conn: &ConnArgs,
+    ) -> Result<(Option<ConfigFile>, Workspace, WorkspaceClient), Failure> {
+        let (config, workspace) = self.resolve()?;
+        let (workspace, client) = conn.client_for(workspace)?;
+        Ok((config, workspace, client))
+    }
 }
 
 /// The config file that was used (none when the ids were given) and the workspace.
@@ -90,10 +101,7 @@ pub(crate) struct Shown {
 
 /// Finds the config (or takes the ids), signs in and reads the workspace.
 pub(crate) async fn show(args: &ShowArgs) -> Result<Shown, Failure> {
-    let (config, workspace) = args.workspace.resolve()?;
-    let cloud = args.conn.cloud()?;
-    let credential = args.conn.credential(&cloud)?;
-    let client = WorkspaceClient::shared(credential, cloud);
+    let (config, workspace, client) = args.workspace.connect(&args.conn)?;
     let info = client.get(&workspace).await?;
     Ok(Shown {
         config,
