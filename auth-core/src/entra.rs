@@ -95,16 +95,8 @@ impl Form {
     }
 }
 
-/// Percent-encodes for a form body: unreserved bytes as is, space as `+`.
 fn encode_component(s: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b),
-            b' ' => out.push(b'+'),
-            _ => out.extend_from_slice(&[b'%', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
-        }
-    }
+    crate::http::percent_encode(s, crate::http::Encoding::Form, out);
 }
 
 /// A successful token-endpoint response (§6.2).

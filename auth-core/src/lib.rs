@@ -81,6 +81,7 @@ mod credential;
 pub mod entra;
 mod env;
 mod error;
+pub mod fs;
 pub mod http;
 mod request;
 mod scope;

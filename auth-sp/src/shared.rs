@@ -176,28 +176,10 @@ impl fmt::Debug for ShownPath<'_> {
 /// The most bytes read from a certificate, federated token or sdk-auth file (each is a few KiB).
 pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-/// Reads a small file that may hold a secret: at most [`MAX_FILE_BYTES`] (a longer one, or a
-/// device such as `/dev/zero` that never ends, is an `InvalidData` error instead of a read that
-/// never stops), into a buffer sized up front so that no unzeroed copy is left behind by growth.
+/// Reads a small file that may hold a secret, at most [`MAX_FILE_BYTES`]
+/// ([`auth_core::fs::read_capped`]).
 pub(crate) fn read_secret_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
-    // Pipes and /proc files report no size: room for the most that is read, then.
-    let hint = match file.metadata().map_or(0, |m| m.len()) {
-        0 => MAX_FILE_BYTES,
-        n => n.min(MAX_FILE_BYTES),
-    };
-    let mut bytes = Zeroizing::new(Vec::with_capacity(
-        usize::try_from(hint).unwrap_or(0).saturating_add(1),
-    ));
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("it is larger than {MAX_FILE_BYTES} bytes"),
-        ));
-    }
-    Ok(bytes)
+    auth_core::fs::read_capped(path, MAX_FILE_BYTES)
 }
 
 /// A random (version 4) UUID from the operating system's generator, for a `jti`.
@@ -348,7 +330,7 @@ mod tests {
     #[test]
     fn endless_files_are_refused() {
         let e = read_secret_file(Path::new("/dev/zero")).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
         assert!(e.to_string().contains("larger than"), "{e}");
     }
 

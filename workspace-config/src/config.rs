@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -394,13 +394,13 @@ fn load(path: &Path, origin: ConfigOrigin) -> Result<ConfigFile, ConfigError> {
     }
     // Bounded: a device reports size 0 (/dev/zero never ends), and a file may have grown since
     // it was measured. A pipe (`<(...)`) still works.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| io::Read::take(f, MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(io_err)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(too_large(bytes.len() as u64));
-    }
+    let bytes = match auth_core::fs::read_capped(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(too_large(MAX_CONFIG_BYTES + 1));
+        }
+        Err(e) => return Err(io_err(e)),
+    };
     let config = WorkspaceConfig::parse(path, &bytes)?;
     Ok(ConfigFile {
         path: path.to_owned(),

@@ -7,7 +7,6 @@
 //!
 //! - [`send_authenticated`]: token, request, and the one-shot answer to a claims challenge
 //!   (protocol-entra.md §8.2: one new token with the claims, bypassing the cache; one retry).
-//! - [`encode_segment`]: percent-encoding of one URL path segment.
 //! - [`same_origin`] / [`origin_of`]: the check that keeps a token on its host when a service
 //!   hands back a `nextLink`.
 //! - [`strip_query`]: what may be logged of a URL.
@@ -56,30 +55,12 @@ async fn send_once<F>(
 where
     F: Fn(&http::HeaderValue) -> Result<HttpRequest, auth_core::Error>,
 {
-    let token = credential.get_token(request).await?;
-    let auth = auth_core::bearer_value(&token)?;
-    drop(token);
+    let (_, auth) = auth_core::authorization_header(credential, request).await?;
     pipeline.send(|| make(&auth)).await
 }
 
-/// Percent-encodes one URL path segment (everything but RFC 3986 unreserved characters).
-pub(crate) fn encode_segment(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char);
-            }
-            _ => {
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
-    out
-}
+/// Percent-encoding of one URL path segment.
+pub(crate) use auth_core::http::encode_path_segment as encode_segment;
 
 /// `scheme://authority` of a URL, lowercased (empty when it has neither).
 pub(crate) fn origin_of(url: &str) -> String {

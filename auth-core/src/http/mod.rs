@@ -5,6 +5,7 @@
 //! embedded users can pass a plain function. With the `reqwest` feature, [`Pipeline::shared`]
 //! uses one process-wide reqwest client, so every credential shares one connection pool.
 
+mod encode;
 #[cfg(feature = "reqwest")]
 mod reqwest_client;
 mod retry;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+pub use encode::encode_path_segment;
+pub(crate) use encode::{Encoding, percent_encode};
 #[cfg(feature = "reqwest")]
 pub use reqwest_client::{CONNECT_TIMEOUT, ReqwestClient, TokioSleep};
 pub use retry::{RetryPolicy, retry_after, should_retry_status};
