@@ -14,6 +14,10 @@ use crate::resource_http::{
 };
 use crate::workspace::{ARM_API_VERSION, ArmSegment, WORKSPACE_TYPE, Workspace, arm_base};
 
+/// The largest ARM response [`WorkspaceClient::shared`] reads (16 MiB): a page of a hundred
+/// workspaces is a few hundred KiB.
+pub const MAX_ARM_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
 /// The most pages a list call follows before it gives up (a guard against a `nextLink` loop).
 pub const DEFAULT_MAX_PAGES: usize = 100;
 
@@ -209,10 +213,16 @@ impl WorkspaceClient {
         }
     }
 
-    /// A client over auth-core's process-wide pipeline (needs a tokio runtime).
+    /// A client over auth-core's process-wide pipeline (needs a tokio runtime), its response
+    /// cap raised to [`MAX_ARM_RESPONSE_BYTES`] (the pipeline's default is sized for token
+    /// responses; a page of workspaces is larger).
     #[cfg(feature = "reqwest")]
     pub fn shared(credential: Arc<dyn TokenCredential>, cloud: Cloud) -> Self {
-        Self::new(credential, cloud, Pipeline::shared())
+        Self::new(
+            credential,
+            cloud,
+            Pipeline::shared().with_max_response_bytes(MAX_ARM_RESPONSE_BYTES),
+        )
     }
 
     /// With another bound on the pages a list call follows (at least 1).

@@ -733,3 +733,15 @@ async fn compute_names_and_clouds_are_checked_before_sending() {
     assert!(script.requests().is_empty());
     assert!(cred.seen.lock().unwrap().is_empty());
 }
+
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn the_shared_client_reads_pages_larger_than_a_token_response() {
+    let client = WorkspaceClient::shared(Arc::new(CountingCredential::default()), Cloud::public());
+    let shown = format!("{:?}", client.pipeline);
+    assert!(
+        shown.contains(&format!("max_response_bytes: {MAX_ARM_RESPONSE_BYTES}")),
+        "{shown}"
+    );
+    const { assert!(MAX_ARM_RESPONSE_BYTES > auth_core::http::DEFAULT_MAX_RESPONSE_BYTES) };
+}

@@ -102,7 +102,7 @@ mod resource_http;
 mod workspace;
 
 pub use arm_error::{ArmError, ArmErrorInfo, NotFoundCode};
-pub use client::{DEFAULT_MAX_PAGES, WorkspaceClient, WorkspaceInfo};
+pub use client::{DEFAULT_MAX_PAGES, MAX_ARM_RESPONSE_BYTES, WorkspaceClient, WorkspaceInfo};
 pub use compute::{
     ComputeAction, ComputeOperation, DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL,
 };

@@ -251,6 +251,9 @@ impl Pipeline {
                     drop(outcome);
                 }
                 (_, Ok(resp)) => return self.finish(resp, &host),
+                (_, Err(e)) if e.kind() == TransportErrorKind::BodyTooLarge => {
+                    return Err(body_too_large(&host, self.max_response_bytes));
+                }
                 (_, Err(e)) => return Err(transport_error(e, &host, attempt)),
             }
         }
@@ -275,7 +278,7 @@ impl Pipeline {
         if resp.status().is_redirection() {
             return Err(Error::new(
                 ErrorKind::Service,
-                format!("{host} answered with a redirect (HTTP {}), which is never followed on an authentication endpoint", resp.status().as_u16()),
+                format!("{host} answered with a redirect (HTTP {}), which is never followed: it could carry a secret or a token to another host", resp.status().as_u16()),
             )
             .with_status(resp.status().as_u16())
             .with_hint("check the authority host and endpoint URLs"));
@@ -289,7 +292,9 @@ fn body_too_large(host: &str, max: usize) -> Error {
         ErrorKind::Service,
         format!("the response from {host} is larger than the {max}-byte limit"),
     )
-    .with_hint("check that the endpoint URL points at the identity service")
+    .with_hint(
+        "check that the endpoint URL points at the intended service (the identity service, or ARM)",
+    )
 }
 
 fn transport_error(e: TransportError, host: &str, retries: u32) -> Error {
@@ -303,8 +308,6 @@ fn transport_error(e: TransportError, host: &str, retries: u32) -> Error {
             .with_hint("the server's certificate is not trusted or not valid for this host; this is not retried: check the URL, or add the issuing CA to the trusted roots"),
         TransportErrorKind::Timeout => Error::new(ErrorKind::Timeout, format!("{host} did not answer in time{tried}: {e}"))
             .with_hint("check the network path to the endpoint, or raise the timeout"),
-        TransportErrorKind::BodyTooLarge => Error::new(ErrorKind::Service, format!("the response from {host} is too large: {e}"))
-            .with_hint("check that the endpoint URL points at the identity service"),
         TransportErrorKind::Io => Error::new(
             ErrorKind::Transport,
             format!("the connection to {host} broke before the response was complete{tried}: {e}"),
