@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
-use crate::shared::{ShownPath, decode_text, read_secret_file};
+use crate::shared::{ShownPath, at_path, decode_text, read_secret_file};
 
 /// A certificate and its RSA private key, ready to sign client assertions.
 ///
@@ -50,15 +50,7 @@ impl ClientCertificate {
             ))
             .with_hint("check AZURE_CLIENT_CERTIFICATE_PATH or the path given to the credential")
         })?;
-        Self::from_bytes(&bytes, password).map_err(|e| {
-            let message = format!("{} ({})", e.message(), ShownPath(path));
-            let hint = e.hint().map(str::to_owned);
-            let out = config(message);
-            match hint {
-                Some(h) => out.with_hint(h),
-                None => out,
-            }
-        })
+        Self::from_bytes(&bytes, password).map_err(|e| at_path(e, path))
     }
 
     /// Reads PEM or PKCS#12 bytes, telling them apart by content.

@@ -6,19 +6,13 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Arc;
 
-use auth_core::entra::JWT_BEARER_ASSERTION_TYPE;
 use auth_core::{AccessToken, Env, Error, Secret, TokenCredential, TokenFuture, TokenRequest};
 
 use crate::ServicePrincipalOptions;
-use crate::flow::Flow;
+use crate::flow::{Flow, with_assertion};
 use crate::shared::{ShownPath, read_secret_file};
-
-/// A file's assertion is read again when the file's size or modification time changed, or when
-/// the copy in memory is older than this (azure-identity re-reads every 600 s).
-pub const ASSERTION_FILE_REREAD_SECS: u64 = 300;
 
 type Callback = dyn Fn() -> Result<Secret, Error> + Send + Sync;
 
@@ -28,74 +22,44 @@ pub type AssertionFuture = Pin<Box<dyn Future<Output = Result<Secret, Error>> + 
 type AsyncCallback = dyn Fn() -> AssertionFuture + Send + Sync;
 
 enum Source {
-    File(AssertionFile),
+    File(PathBuf),
     Callback(Arc<Callback>),
     AsyncCallback(Arc<AsyncCallback>),
 }
 
-struct Cached {
-    assertion: Secret,
-    modified: Option<SystemTime>,
-    len: u64,
-    read_at: u64,
-}
-
-struct AssertionFile {
-    path: PathBuf,
-    cached: Mutex<Option<Cached>>,
-}
-
-impl AssertionFile {
-    fn read(&self, now: u64) -> Result<Secret, Error> {
-        let meta = std::fs::metadata(&self.path).map_err(|e| self.error(&e))?;
-        let modified = meta.modified().ok();
-        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cached.as_ref() {
-            let fresh = now < c.read_at.saturating_add(ASSERTION_FILE_REREAD_SECS);
-            if fresh && c.modified == modified && c.len == meta.len() && modified.is_some() {
-                return Ok(c.assertion.clone());
-            }
-        }
-        let bytes = read_secret_file(&self.path).map_err(|e| self.error(&e))?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            Error::configuration(format!(
-                "the federated token file {} is not UTF-8 text",
-                ShownPath(&self.path)
-            ))
-        })?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(Error::configuration(format!(
-                "the federated token file {} is empty",
-                ShownPath(&self.path)
-            ))
-            .with_hint("check that the platform projects the service account token into this file (AZURE_FEDERATED_TOKEN_FILE)"));
-        }
-        let assertion = Secret::new(token);
-        *cached = Some(Cached {
-            assertion: assertion.clone(),
-            modified,
-            len: meta.len(),
-            read_at: now,
-        });
-        Ok(assertion)
-    }
-
-    fn error(&self, e: &std::io::Error) -> Error {
+/// The assertion in the federated token file at `path`. It is read for each request sent, as
+/// the platform rotates it; that is only when no cached token is fresh (§3.4).
+fn read_token_file(path: &Path) -> Result<Secret, Error> {
+    let bytes = read_secret_file(path).map_err(|e| {
         Error::configuration(format!(
             "could not read the federated token file {}: {e}",
-            ShownPath(&self.path)
+            ShownPath(path)
         ))
         .with_hint("check AZURE_FEDERATED_TOKEN_FILE or the path given to the credential")
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::configuration(format!(
+            "the federated token file {} is not UTF-8 text",
+            ShownPath(path)
+        ))
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(Error::configuration(format!(
+            "the federated token file {} is empty",
+            ShownPath(path)
+        ))
+        .with_hint("check that the platform projects the service account token into this file (AZURE_FEDERATED_TOKEN_FILE)"));
     }
+    Ok(Secret::new(token))
 }
 
 /// A service principal (or user-assigned managed identity) signing in with a federated token:
 /// a JWT from another identity provider sent as the client assertion.
 ///
-/// From a file (`AZURE_FEDERATED_TOKEN_FILE`, Kubernetes workload identity), read again when it
-/// may have changed (new size or modification time, or after [`ASSERTION_FILE_REREAD_SECS`]),
-/// or from a callback called for each token request that reaches the service.
+/// From a file (`AZURE_FEDERATED_TOKEN_FILE`, Kubernetes workload identity), read again for
+/// each token request that reaches the service (the platform rotates it), or from a callback
+/// called for each such request.
 pub struct ClientAssertionCredential {
     flow: Flow,
     source: Source,
@@ -103,12 +67,9 @@ pub struct ClientAssertionCredential {
 
 impl fmt::Debug for ClientAssertionCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("ClientAssertionCredential");
-        d.field("tenant_id", &self.flow.tenant.as_str())
-            .field("client_id", &self.flow.client_id)
-            .field("authority_host", &self.flow.cloud.authority_host());
+        let mut d = self.flow.debug_struct(f, "ClientAssertionCredential");
         match &self.source {
-            Source::File(file) => d.field("token_file", &ShownPath(&file.path)),
+            Source::File(path) => d.field("token_file", &ShownPath(path)),
             Source::Callback(_) => d.field("source", &"callback"),
             Source::AsyncCallback(_) => d.field("source", &"async callback"),
         };
@@ -171,10 +132,7 @@ impl ClientAssertionCredential {
         }
         Ok(Self {
             flow: Flow::new(Self::NAME, tenant_id, client_id, &options)?,
-            source: Source::File(AssertionFile {
-                path: path.to_owned(),
-                cached: Mutex::new(None),
-            }),
+            source: Source::File(path.to_owned()),
         })
     }
 
@@ -227,38 +185,29 @@ impl ClientAssertionCredential {
         &self.flow.client_id
     }
 
-    fn assertion(&self) -> Result<Secret, Error> {
-        match &self.source {
-            Source::File(f) => f.read(self.flow.pipeline.clock().now_unix_secs()),
-            Source::Callback(cb) => non_empty(cb()?),
-            Source::AsyncCallback(_) => Err(Error::configuration(
-                "an asynchronous assertion is fetched before the request",
-            )),
-        }
+    /// How the attempts of one token request get their assertion: a file is read and a callback
+    /// called for each; an asynchronous callback is awaited once, here, and its assertion reused.
+    async fn assertions(
+        &self,
+    ) -> Result<Box<dyn Fn() -> Result<Secret, Error> + Send + Sync + '_>, Error> {
+        Ok(match &self.source {
+            Source::File(path) => Box::new(|| read_token_file(path)),
+            Source::Callback(cb) => Box::new(|| non_empty(cb()?)),
+            Source::AsyncCallback(cb) => {
+                let assertion = non_empty(cb().await?)?;
+                Box::new(move || Ok(assertion.clone()))
+            }
+        })
     }
 
     /// Gets a token (from the cache when fresh).
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         self.flow
-            .get_token(request, |target, scope, claims| async move {
-                let fetched = match &self.source {
-                    Source::AsyncCallback(cb) => Some(non_empty(cb().await?)?),
-                    _ => None,
-                };
-                self.flow
-                    .post(&target, || {
-                        let assertion = match &fetched {
-                            Some(a) => a.clone(),
-                            None => self.assertion()?,
-                        };
-                        Ok(self
-                            .flow
-                            .base_form(&scope, claims.as_deref())
-                            .field("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
-                            .secret("client_assertion", &assertion))
-                    })
-                    .await
-            })
+            .get_token(
+                request,
+                || self.assertions(),
+                |form, _, assertion| Ok(with_assertion(form, &assertion()?)),
+            )
             .await
     }
 }
@@ -287,6 +236,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use auth_core::ErrorKind;
+    use auth_core::entra::JWT_BEARER_ASSERTION_TYPE;
 
     use super::*;
     use crate::testutil::{OK, env, fake};
@@ -310,7 +260,7 @@ mod tests {
         )
         .unwrap();
         c.get_token(&arm()).await.unwrap();
-        // Same file: the copy in memory is used (and a cached token sends nothing).
+        // Same file, same assertion (and a cached token sends nothing).
         c.get_token(&arm().with_claims("{}")).await.unwrap();
         std::fs::write(&path, "eyJ.second-rotated.jwt").unwrap();
         c.get_token(&arm().with_claims("{}")).await.unwrap();
@@ -353,6 +303,35 @@ mod tests {
             "{e}"
         );
         assert!(format!("{c:?}").contains("token_file"));
+    }
+
+    #[tokio::test]
+    async fn a_rewrite_with_the_same_length_and_time_is_read() {
+        let dir = std::env::temp_dir().join(format!("auth-sp-fed-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "eyJ.first.jwt").unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let (pipeline, seen) = fake(200, OK);
+        let c = ClientAssertionCredential::from_file(
+            "t",
+            "c",
+            &path,
+            ServicePrincipalOptions::new().pipeline(pipeline),
+        )
+        .unwrap();
+        c.get_token(&arm()).await.unwrap();
+        std::fs::write(&path, "eyJ.other.jwt").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        c.get_token(&arm().with_claims("{}")).await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[1].field("client_assertion"), Some("eyJ.other.jwt"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]

@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::ready;
 use std::path::Path;
 use std::sync::Mutex;
 
-use auth_core::entra::JWT_BEARER_ASSERTION_TYPE;
 use auth_core::{AccessToken, Error, Secret, TokenCredential, TokenFuture, TokenRequest};
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
-use crate::flow::Flow;
+use crate::flow::{Flow, with_assertion};
 use crate::{ClientCertificate, ServicePrincipalOptions};
 
 /// Lifetime of a signed client assertion (`exp` − `iat`), as MSAL uses.
@@ -152,10 +152,8 @@ pub struct ClientCertificateCredential {
 
 impl fmt::Debug for ClientCertificateCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCertificateCredential")
-            .field("tenant_id", &self.flow.tenant.as_str())
-            .field("client_id", &self.flow.client_id)
-            .field("authority_host", &self.flow.cloud.authority_host())
+        self.flow
+            .debug_struct(f, "ClientCertificateCredential")
             .field("thumbprint", &self.signer.certificate.thumbprint())
             .field("legacy_assertion", &self.signer.legacy)
             .field("send_certificate_chain", &self.signer.send_chain)
@@ -215,23 +213,15 @@ impl ClientCertificateCredential {
     /// Gets a token (from the cache when fresh).
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         self.flow
-            .get_token(request, |target, scope, claims| async move {
-                let clock = self.flow.pipeline.clock().clone();
-                self.flow
-                    .post(&target, || {
-                        let assertion = self.signer.assertion(
-                            &self.flow.client_id,
-                            &target.url,
-                            clock.now_unix_secs(),
-                        )?;
-                        Ok(self
-                            .flow
-                            .base_form(&scope, claims.as_deref())
-                            .field("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
-                            .secret("client_assertion", &assertion))
-                    })
-                    .await
-            })
+            .get_token(
+                request,
+                || ready(Ok(())),
+                |form, url, ()| {
+                    let now = self.flow.pipeline.clock().now_unix_secs();
+                    let assertion = self.signer.assertion(&self.flow.client_id, url, now)?;
+                    Ok(with_assertion(form, &assertion))
+                },
+            )
             .await
     }
 }

@@ -1,6 +1,7 @@
 //! `ClientSecretCredential`: the app signs in with a client secret (§3.2).
 
 use std::fmt;
+use std::future::ready;
 
 use auth_core::{AccessToken, Error, Secret, TokenCredential, TokenFuture, TokenRequest};
 
@@ -18,10 +19,8 @@ pub struct ClientSecretCredential {
 
 impl fmt::Debug for ClientSecretCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientSecretCredential")
-            .field("tenant_id", &self.flow.tenant.as_str())
-            .field("client_id", &self.flow.client_id)
-            .field("authority_host", &self.flow.cloud.authority_host())
+        self.flow
+            .debug_struct(f, "ClientSecretCredential")
             .finish_non_exhaustive()
     }
 }
@@ -62,16 +61,11 @@ impl ClientSecretCredential {
     /// Gets a token (from the cache when fresh).
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         self.flow
-            .get_token(request, |target, scope, claims| async move {
-                self.flow
-                    .post(&target, || {
-                        Ok(self
-                            .flow
-                            .base_form(&scope, claims.as_deref())
-                            .secret("client_secret", &self.secret))
-                    })
-                    .await
-            })
+            .get_token(
+                request,
+                || ready(Ok(())),
+                |form, _, ()| Ok(form.secret("client_secret", &self.secret)),
+            )
             .await
     }
 }

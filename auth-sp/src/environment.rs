@@ -46,7 +46,9 @@ use auth_core::{
 };
 use zeroize::Zeroizing;
 
-use crate::shared::{AllowedTenants, ShownPath, decode_text, env_flag, read_secret_file};
+use crate::shared::{
+    AllowedTenants, ShownPath, at_path, decode_text, env_flag, named, read_secret_file,
+};
 use crate::{
     ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
     ServicePrincipalOptions,
@@ -63,18 +65,22 @@ const AZURE_AUTH_LOCATION: &str = "AZURE_AUTH_LOCATION";
 
 /// A secret-only family of variables: tenant, client id, secret.
 struct Family {
+    /// The family in errors, such as `AML_*`.
+    label: &'static str,
     tenant: &'static str,
     client: &'static str,
     secret: &'static str,
 }
 
 const AZUREML: Family = Family {
+    label: "AZUREML_SERVICE_PRINCIPAL_*",
     tenant: "AZUREML_SERVICE_PRINCIPAL_TENANT_ID",
     client: "AZUREML_SERVICE_PRINCIPAL_ID",
     secret: "AZUREML_SERVICE_PRINCIPAL_PASSWORD",
 };
 
 const AML: Family = Family {
+    label: "AML_*",
     tenant: "AML_TENANT_ID",
     client: "AML_PRINCIPAL_ID",
     secret: "AML_PRINCIPAL_PASS",
@@ -88,12 +94,12 @@ pub const LOOKED_AT: &[&str] = &[
     AZURE_CLIENT_CERTIFICATE_PATH,
     AZURE_CLIENT_CERTIFICATE_PASSWORD,
     AZURE_FEDERATED_TOKEN_FILE,
-    "AZUREML_SERVICE_PRINCIPAL_TENANT_ID",
-    "AZUREML_SERVICE_PRINCIPAL_ID",
-    "AZUREML_SERVICE_PRINCIPAL_PASSWORD",
-    "AML_TENANT_ID",
-    "AML_PRINCIPAL_ID",
-    "AML_PRINCIPAL_PASS",
+    AZUREML.tenant,
+    AZUREML.client,
+    AZUREML.secret,
+    AML.tenant,
+    AML.client,
+    AML.secret,
     AZURE_AUTH_LOCATION,
 ];
 
@@ -220,13 +226,7 @@ impl ServicePrincipalCredential {
         if !missing.is_empty() {
             return Err(missing_error("AZURE_*", &missing, &looked));
         }
-        let wrap = |e: Error| {
-            if e.credential().is_some() {
-                e
-            } else {
-                e.with_credential(EnvironmentCredential::NAME)
-            }
-        };
+        let wrap = |e| named(e, EnvironmentCredential::NAME);
         if let Some(secret) = secret {
             tracing::debug!("service principal from AZURE_* variables: client secret");
             return ClientSecretCredential::new(
@@ -280,12 +280,7 @@ impl ServicePrincipalCredential {
             .map(|(n, _)| *n)
             .collect();
         let [Some(tenant), Some(client), Some(secret)] = values else {
-            let source = if family.tenant == AZUREML.tenant {
-                "AZUREML_SERVICE_PRINCIPAL_*"
-            } else {
-                "AML_*"
-            };
-            return Err(missing_error(source, &missing, &names));
+            return Err(missing_error(family.label, &missing, &names));
         };
         tracing::debug!(
             variable = family.secret,
@@ -323,15 +318,8 @@ impl ServicePrincipalCredential {
             .with_hint("check AZURE_AUTH_LOCATION or the path given")
             .with_credential(EnvironmentCredential::NAME)
         })?;
-        Self::sdk_auth_json(&bytes, path.parent(), options, ambient_cloud).map_err(|e| {
-            let message = format!("{} ({})", e.message(), ShownPath(path));
-            let mut out =
-                Error::new(e.kind(), message).with_credential(EnvironmentCredential::NAME);
-            if let Some(h) = e.hint() {
-                out = out.with_hint(h.to_owned());
-            }
-            out
-        })
+        Self::sdk_auth_json(&bytes, path.parent(), options, ambient_cloud)
+            .map_err(|e| at_path(e, path).with_credential(EnvironmentCredential::NAME))
     }
 
     /// The credential described by the bytes of an sdk-auth file; a relative

@@ -3,45 +3,27 @@
 use std::fmt;
 use std::future::Future;
 
-use auth_core::entra::{Form, merge_client_capabilities, request_token};
+use auth_core::entra::{Form, JWT_BEARER_ASSERTION_TYPE, merge_client_capabilities, request_token};
 use auth_core::{
-    AccessToken, CacheKey, CachePartition, Cloud, Error, Pipeline, TenantId, TokenCache,
+    AccessToken, CacheKey, CachePartition, Cloud, Error, Pipeline, Secret, TenantId, TokenCache,
     TokenRequest,
 };
 
 use crate::ServicePrincipalOptions;
-use crate::shared::AllowedTenants;
-
-/// Where one token request goes.
-pub(crate) struct Target {
-    /// The tenant the token is for.
-    pub(crate) tenant: TenantId,
-    /// `https://{host}/{tenant}/oauth2/v2.0/token`.
-    pub(crate) url: String,
-}
+use crate::shared::{AllowedTenants, named};
 
 /// The shared state of a service principal credential.
 pub(crate) struct Flow {
-    pub(crate) name: &'static str,
+    name: &'static str,
     pub(crate) tenant: TenantId,
     pub(crate) client_id: String,
-    pub(crate) cloud: Cloud,
+    cloud: Cloud,
     pub(crate) pipeline: Pipeline,
     allowed: AllowedTenants,
     ignore_requested_tenant: bool,
     cae: bool,
     partition: CachePartition,
     cache: TokenCache,
-}
-
-impl fmt::Debug for Flow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Flow")
-            .field("tenant", &self.tenant.as_str())
-            .field("client_id", &self.client_id)
-            .field("authority_host", &self.cloud.authority_host())
-            .finish()
-    }
 }
 
 impl Flow {
@@ -85,8 +67,21 @@ impl Flow {
         })
     }
 
+    /// The start of a credential's `Debug`: tenant, client id and authority host.
+    pub(crate) fn debug_struct<'a, 'b>(
+        &self,
+        f: &'a mut fmt::Formatter<'b>,
+        name: &str,
+    ) -> fmt::DebugStruct<'a, 'b> {
+        let mut d = f.debug_struct(name);
+        d.field("tenant_id", &self.tenant.as_str())
+            .field("client_id", &self.client_id)
+            .field("authority_host", &self.cloud.authority_host());
+        d
+    }
+
     /// The base form: `client_id`, `grant_type`, `scope`, and `claims` when there are any.
-    pub(crate) fn base_form(&self, scope: &str, claims: Option<&str>) -> Form {
+    fn base_form(&self, scope: &str, claims: Option<&str>) -> Form {
         Form::new()
             .field("client_id", self.client_id.as_str())
             .field("grant_type", "client_credentials")
@@ -94,17 +89,21 @@ impl Flow {
             .optional("claims", claims)
     }
 
-    /// Gets a token for `request`: from the cache unless the request carries claims, else by
-    /// `fetch` (which receives the target, the scope value and the claims to send), once for
-    /// all concurrent callers of the same key.
-    pub(crate) async fn get_token<F, Fut>(
+    /// Gets a token for `request`: from the cache unless the request carries claims, else from
+    /// the token endpoint, once for all concurrent callers of the same key.
+    ///
+    /// The credential gives its part of the request: `prepare` runs once per request sent (an
+    /// asynchronous assertion callback), and `add` adds the credential's fields to the base form
+    /// of every attempt, given the token URL and what `prepare` returned.
+    pub(crate) async fn get_token<P, Fut, F>(
         &self,
         request: &TokenRequest,
-        fetch: F,
+        prepare: impl FnOnce() -> Fut,
+        add: F,
     ) -> Result<AccessToken, Error>
     where
-        F: FnOnce(Target, String, Option<String>) -> Fut,
-        Fut: Future<Output = Result<AccessToken, Error>>,
+        Fut: Future<Output = Result<P, Error>>,
+        F: Fn(Form, &str, &P) -> Result<Form, Error>,
     {
         let tenant = self
             .allowed
@@ -123,41 +122,34 @@ impl Flow {
                 return Ok(token);
             }
         }
-        let target = Target {
-            tenant: tenant.clone(),
-            url: self.cloud.token_endpoint(tenant),
-        };
+        let url = self.cloud.token_endpoint(tenant);
         let scope = request.scopes().to_form_value();
         let claims = merge_client_capabilities(request.claims(), if cae { &["CP1"] } else { &[] })
             .map_err(|e| e.with_credential(self.name))?;
+        let fetch = async {
+            let prepared = prepare().await?;
+            tracing::debug!(credential = self.name, tenant = %tenant, client_id = %self.client_id, "requesting a token");
+            let make_form = || add(self.base_form(&scope, claims.as_deref()), &url, &prepared);
+            Ok(request_token(&self.pipeline, &url, make_form)
+                .await?
+                .access_token)
+        };
         let result = if request.claims().is_some() {
             // A claims challenge: bypass the lookup, then replace the rejected token.
-            let token = fetch(target, scope, claims).await;
+            let token = fetch.await;
             if let Ok(t) = &token {
                 self.cache.insert(&key, t);
             }
             token
         } else {
-            self.cache
-                .get_or_fetch(&key, || fetch(target, scope, claims))
-                .await
+            self.cache.get_or_fetch(&key, || fetch).await
         };
-        result.map_err(|e| {
-            if e.credential().is_some() {
-                e
-            } else {
-                e.with_credential(self.name)
-            }
-        })
+        result.map_err(|e| named(e, self.name))
     }
+}
 
-    /// POSTs the form `make_form` builds (once per attempt) to the target's token endpoint.
-    pub(crate) async fn post<F>(&self, target: &Target, make_form: F) -> Result<AccessToken, Error>
-    where
-        F: FnMut() -> Result<Form, Error>,
-    {
-        tracing::debug!(credential = self.name, tenant = %target.tenant, client_id = %self.client_id, "requesting a token");
-        let response = request_token(&self.pipeline, &target.url, make_form).await?;
-        Ok(response.access_token)
-    }
+/// Adds the client assertion fields (certificate and federated credentials).
+pub(crate) fn with_assertion(form: Form, assertion: &Secret) -> Form {
+    form.field("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
+        .secret("client_assertion", assertion)
 }

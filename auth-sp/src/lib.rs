@@ -113,9 +113,7 @@ mod shared;
 mod testutil;
 
 pub use certificate::ClientCertificate;
-pub use client_assertion::{
-    ASSERTION_FILE_REREAD_SECS, AssertionFuture, ClientAssertionCredential,
-};
+pub use client_assertion::{AssertionFuture, ClientAssertionCredential};
 pub use client_certificate::{
     ASSERTION_LIFETIME_SECS, ASSERTION_REUSE_MARGIN_SECS, ClientCertificateCredential,
 };

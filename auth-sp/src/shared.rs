@@ -85,6 +85,27 @@ impl fmt::Debug for AllowedTenants {
     }
 }
 
+/// `e`, naming credential `name` unless it already names one.
+pub(crate) fn named(e: Error, name: &'static str) -> Error {
+    if e.credential().is_some() {
+        e
+    } else {
+        e.with_credential(name)
+    }
+}
+
+/// `e` with the path it is about appended to its message; kind, hint and status are kept.
+pub(crate) fn at_path(e: Error, path: &Path) -> Error {
+    let mut out = Error::new(e.kind(), format!("{} ({})", e.message(), ShownPath(path)));
+    if let Some(h) = e.hint() {
+        out = out.with_hint(h.to_owned());
+    }
+    if let Some(s) = e.status() {
+        out = out.with_status(s);
+    }
+    out
+}
+
 /// A boolean variable, parsed strictly: `true` or `1` is true, `false` or `0` is false (ASCII
 /// case-insensitive), unset or empty is `None`, anything else is an error naming the variable.
 pub(crate) fn env_flag(env: &dyn Env, name: &str) -> Result<Option<bool>, Error> {
