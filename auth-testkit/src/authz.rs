@@ -1,34 +1,39 @@
 //! The emulator's access decision for ARM operations.
 //!
-//! **One function, [`is_authorized`], decides**, with the `rbac` crate: the built-in role
+//! **One decision, [`Access::allows`]**, made with the `rbac` crate: the built-in role
 //! definitions, Actions minus the same role's NotActions, scope inheritance segment by segment,
 //! case-insensitive matching. The emulator answers 403 `AuthorizationFailed` exactly when Azure
-//! RBAC (as `rbac` models it) would refuse.
+//! RBAC (as `rbac` models it) would refuse. The model is built once per change of the role
+//! assignments, not per request.
 
 use crate::setup::RoleAssignment;
 
-/// **The** access decision: may `principal_object_id` perform `action` at `scope`?
-///
-/// An assignment whose role or scope `rbac` cannot parse grants nothing (Azure would not have
-/// accepted it); an unparsable action or scope is refused.
-pub(crate) fn is_authorized(
-    assignments: &[RoleAssignment],
-    principal_object_id: &str,
-    action: &str,
-    scope: &str,
-) -> bool {
-    let mut builder = rbac::AccessModel::builder().builtin_roles();
-    for ra in assignments.iter().filter(|ra| {
-        rbac::builtin::role(&ra.role_name).is_some() && rbac::Scope::parse(&ra.scope).is_ok()
-    }) {
-        builder = builder.assign(&ra.principal_object_id, &ra.role_name, &ra.scope);
+/// The `rbac` model of the setup's role assignments.
+#[derive(Debug, Clone)]
+pub(crate) struct Access(Option<rbac::AccessModel>);
+
+impl Access {
+    /// Builds the model. An assignment whose role or scope `rbac` cannot parse grants nothing
+    /// (Azure would not have accepted it).
+    pub(crate) fn new(assignments: &[RoleAssignment]) -> Self {
+        let mut builder = rbac::AccessModel::builder().builtin_roles();
+        for ra in assignments.iter().filter(|ra| {
+            rbac::builtin::role(&ra.role_name).is_some() && rbac::Scope::parse(&ra.scope).is_ok()
+        }) {
+            builder = builder.assign(&ra.principal_object_id, &ra.role_name, &ra.scope);
+        }
+        Access(builder.build().ok())
     }
-    let Ok(model) = builder.build() else {
-        return false;
-    };
-    model
-        .check_str(principal_object_id, action, scope)
-        .is_ok_and(|d| d.is_allowed())
+
+    /// **The** access decision: may `principal_object_id` perform `action` at `scope`?
+    /// An unparsable action or scope is refused.
+    pub(crate) fn allows(&self, principal_object_id: &str, action: &str, scope: &str) -> bool {
+        self.0.as_ref().is_some_and(|model| {
+            model
+                .check_str(principal_object_id, action, scope)
+                .is_ok_and(|d| d.is_allowed())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -48,7 +53,7 @@ mod tests {
             scope: scope.into(),
         }];
         assert_eq!(
-            is_authorized(&ra, "p", action, WS),
+            Access::new(&ra).allows("p", action, WS),
             expected,
             "{role} at {scope} doing {action}"
         );
@@ -94,6 +99,6 @@ mod tests {
             role_name: "Owner".into(),
             scope: "/".into(),
         }];
-        assert!(!is_authorized(&ra, "q", READ, WS));
+        assert!(!Access::new(&ra).allows("q", READ, WS));
     }
 }

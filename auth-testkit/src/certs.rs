@@ -65,7 +65,6 @@ impl TestCertificate {
         now: i64,
         alg: AssertionAlg,
     ) -> String {
-        use crate::util::b64url;
         let header = match alg {
             AssertionAlg::Ps256 => {
                 serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256()})
@@ -78,6 +77,17 @@ impl TestCertificate {
             "aud": token_url, "iss": client_id, "sub": client_id,
             "jti": crate::util::uuid_v4(), "nbf": now, "iat": now, "exp": now + 600
         });
+        self.sign_jwt(&header, &claims)
+    }
+
+    /// Signs `header.claims` (compact JWS) with the private key as the header's `alg` says:
+    /// RSASSA-PSS for `PS256`, RSASSA-PKCS1-v1_5 for anything else, both with SHA-256. Tests
+    /// use it to build assertions with chosen headers and claims.
+    ///
+    /// # Panics
+    /// If the key cannot sign (it always can).
+    pub fn sign_jwt(&self, header: &serde_json::Value, claims: &serde_json::Value) -> String {
+        use crate::util::b64url;
         let input = format!(
             "{}.{}",
             b64url(header.to_string().as_bytes()),
@@ -85,9 +95,10 @@ impl TestCertificate {
         );
         let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&self.private_key_der)
             .expect("PKCS#8 RSA key");
-        let encoding: &'static dyn aws_lc_rs::signature::RsaEncoding = match alg {
-            AssertionAlg::Ps256 => &aws_lc_rs::signature::RSA_PSS_SHA256,
-            AssertionAlg::Rs256 => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        let encoding: &'static dyn aws_lc_rs::signature::RsaEncoding = match header["alg"].as_str()
+        {
+            Some("PS256") => &aws_lc_rs::signature::RSA_PSS_SHA256,
+            _ => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
         };
         let mut sig = vec![0u8; key.public_modulus_len()];
         key.sign(

@@ -214,20 +214,24 @@ impl Emulator {
 
     /// Adds a role assignment while running (the demo grants access mid-run).
     pub fn assign_role(&self, principal_object_id: &str, role_name: &str, scope: &str) {
-        self.shared.lock().setup.roles.push(RoleAssignment {
-            principal_object_id: principal_object_id.to_owned(),
-            role_name: role_name.to_owned(),
-            scope: scope.to_owned(),
+        self.shared.lock().update_roles(|roles| {
+            roles.push(RoleAssignment {
+                principal_object_id: principal_object_id.to_owned(),
+                role_name: role_name.to_owned(),
+                scope: scope.to_owned(),
+            });
         });
     }
 
     /// Removes every role assignment of a principal at exactly this scope.
     pub fn remove_role(&self, principal_object_id: &str, role_name: &str, scope: &str) {
-        self.shared.lock().setup.roles.retain(|r| {
-            !(r.principal_object_id
-                .eq_ignore_ascii_case(principal_object_id)
-                && r.role_name.eq_ignore_ascii_case(role_name)
-                && r.scope.eq_ignore_ascii_case(scope))
+        self.shared.lock().update_roles(|roles| {
+            roles.retain(|r| {
+                !(r.principal_object_id
+                    .eq_ignore_ascii_case(principal_object_id)
+                    && r.role_name.eq_ignore_ascii_case(role_name)
+                    && r.scope.eq_ignore_ascii_case(scope))
+            });
         });
     }
 
@@ -278,12 +282,7 @@ impl Emulator {
     /// first tenant). Its lifetime is the setup's token lifetime.
     pub fn mint_token(&self, principal_object_id: &str, audience: &str) -> String {
         let st = self.shared.lock();
-        let first_tenant = st
-            .setup
-            .tenants
-            .first()
-            .map(|t| t.id.clone())
-            .unwrap_or_default();
+        let first_tenant = st.default_tenant().unwrap_or_default().to_owned();
         let user = st.user_by_oid(principal_object_id).cloned();
         let app = st
             .setup

@@ -69,7 +69,7 @@
 //!   certificate must be registered. A replayed `jti` is refused by default
 //!   ([`Setup::assertion_replay_check`]).
 //! - Refresh tokens are single-use (rotation enforced); Entra tolerates reuse of an old one.
-//! - Access (ARM) decisions come from one function (`authz::is_authorized`) that asks the
+//! - Access (ARM) decisions come from one place (`authz::Access`) that asks the
 //!   `rbac` crate with the built-in roles; the setup has no deny assignments or custom roles yet.
 //! - AADSTS codes the protocol reference marks unconfirmed are used as written there; a few
 //!   codes with no public reference (assertion replay 50012, invalid `claims` JSON 90007) are

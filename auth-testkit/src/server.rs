@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::fault::{Endpoint, Fault};
+use crate::fault::Fault;
 use crate::record::{RecordedRequest, Service};
 use crate::state::Shared;
 
@@ -344,17 +344,11 @@ async fn handle(req: hyper::Request<Incoming>, service: Service, shared: &Shared
             Outcome::Respond(route(&req))
         }
         Some(Fault::ConnectionReset) => Outcome::Reset,
-        Some(f) => Outcome::Respond(fault_response(shared, service, endpoint, &req, &f)),
+        Some(f) => Outcome::Respond(fault_response(shared, service, &req, &f)),
     }
 }
 
-fn fault_response(
-    shared: &Shared,
-    service: Service,
-    endpoint: Option<Endpoint>,
-    req: &Req,
-    fault: &Fault,
-) -> Resp {
+fn fault_response(shared: &Shared, service: Service, req: &Req, fault: &Fault) -> Resp {
     let json = "application/json; charset=utf-8";
     match fault {
         Fault::Status {
@@ -397,16 +391,13 @@ fn fault_response(
                 .header("content-type", json)
                 .body(body.into_bytes())
         }
-        Fault::HtmlErrorPage => {
-            let _ = endpoint;
-            Resp::html(
+        Fault::HtmlErrorPage => Resp::html(
                 502,
                 "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\
                  <body><h1>Bad Gateway</h1><p>The proxy server received an invalid response from an upstream server.</p>\
                  </body></html>\n"
                     .to_owned(),
-            )
-        }
+        ),
         // Handled by the caller.
         Fault::Delay(_) | Fault::ConnectionReset => Resp::new(500),
     }

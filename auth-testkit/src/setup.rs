@@ -610,6 +610,12 @@ impl Policy {
         self.id = id.to_owned();
         self
     }
+
+    /// Whether the policy names one of a principal's ids (UPN, object id, client id).
+    pub(crate) fn applies_to(&self, ids: &[&str]) -> bool {
+        ids.iter()
+            .any(|id| !id.is_empty() && self.principal.eq_ignore_ascii_case(id))
+    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::authz::Access;
 use crate::fault::{Endpoint, Fault};
 use crate::record::RecordedRequest;
-use crate::setup::{App, Setup, Tenant, User};
+use crate::setup::{App, RoleAssignment, Setup, Tenant, User};
 
 /// Base URLs, known once the listeners are bound.
 #[derive(Debug)]
@@ -82,12 +83,12 @@ pub(crate) struct DeviceFlow {
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) setup: Setup,
+    /// The access model of `setup.roles`; change the roles with [`State::update_roles`].
+    pub(crate) access: Access,
     pub(crate) records: Vec<RecordedRequest>,
     pub(crate) faults: HashMap<Endpoint, VecDeque<Fault>>,
     pub(crate) clock_offset: i64,
     pub(crate) used_jti: HashSet<String>,
-    /// Whether a certificate assertion's `jti` may be used only once.
-    pub(crate) assertion_replay_check: bool,
     pub(crate) auth_codes: HashMap<String, AuthCode>,
     /// Codes already redeemed (a second redemption gets `AADSTS54005`).
     pub(crate) redeemed_codes: HashSet<String>,
@@ -104,7 +105,7 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(setup: Setup) -> Self {
         State {
-            assertion_replay_check: setup.assertion_replay_check,
+            access: Access::new(&setup.roles),
             setup,
             records: Vec::new(),
             faults: HashMap::new(),
@@ -142,12 +143,34 @@ impl State {
         })
     }
 
-    /// An app usable in `tenant_id` with this client id.
-    pub(crate) fn app(&self, tenant_id: &str, client_id: &str) -> Option<&App> {
+    /// Changes the role assignments and rebuilds the access model.
+    pub(crate) fn update_roles(&mut self, change: impl FnOnce(&mut Vec<RoleAssignment>)) {
+        change(&mut self.setup.roles);
+        self.access = Access::new(&self.setup.roles);
+    }
+
+    /// The tenant of principals that name none: the setup's first.
+    pub(crate) fn default_tenant(&self) -> Option<&str> {
+        self.setup.tenants.first().map(|t| t.id.as_str())
+    }
+
+    /// An app with this client id usable in `tenant_id` (in any tenant when `None`).
+    pub(crate) fn app(&self, tenant_id: Option<&str>, client_id: &str) -> Option<&App> {
         self.setup.apps.iter().find(|a| {
             a.client_id.eq_ignore_ascii_case(client_id)
-                && (a.multi_tenant || a.tenant_id.eq_ignore_ascii_case(tenant_id))
+                && tenant_id.is_none_or(|t| a.multi_tenant || a.tenant_id.eq_ignore_ascii_case(t))
         })
+    }
+
+    /// Whether `user` may use `app` without a consent prompt (granted for every user, or
+    /// given on a sign-in page).
+    pub(crate) fn consented(&self, app: &App, user: &User) -> bool {
+        app.consent_granted || self.consents.contains(&consent_key(app, user))
+    }
+
+    /// Records the consent `user` gave to `app` on a sign-in page.
+    pub(crate) fn record_consent(&mut self, app: &App, user: &User) {
+        self.consents.insert(consent_key(app, user));
     }
 
     /// A user by object id.
@@ -168,12 +191,7 @@ impl State {
 
     /// The tenant owning a subscription, if the subscription exists.
     pub(crate) fn subscription_tenant(&self, sub: &str) -> Option<String> {
-        let default = self
-            .setup
-            .tenants
-            .first()
-            .map(|t| t.id.clone())
-            .unwrap_or_default();
+        let default = self.default_tenant().unwrap_or_default().to_owned();
         if let Some((_, t)) = self
             .setup
             .subscriptions
@@ -223,6 +241,10 @@ impl State {
             .iter()
             .any(|(s, r)| s.eq_ignore_ascii_case(sub) && r.eq_ignore_ascii_case(rg))
     }
+}
+
+fn consent_key(app: &App, user: &User) -> (String, String) {
+    (user.object_id.clone(), app.client_id.to_ascii_lowercase())
 }
 
 impl Shared {

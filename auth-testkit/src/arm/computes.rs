@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{MLS, arm_error, authorize, gate, with_headers, workspace_or_404};
+use super::{MLS, arm_error, arm_headers, authorize, gate, workspace_or_404};
 use crate::server::{Req, Resp};
 use crate::state::Shared;
 use crate::util;
@@ -77,10 +77,7 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
                 .filter(|(k, _)| k.starts_with(&prefix))
                 .map(|(_, v)| v.clone())
                 .collect();
-            return Ok(with_headers(
-                Resp::json(200, &json!({"value": values})),
-                req,
-            ));
+            return Ok(arm_headers(Resp::json(200, &json!({"value": values})), req));
         };
         let scope = format!("{ws_scope}/computes/{name}");
         let key = scope.to_ascii_lowercase();
@@ -106,7 +103,7 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
         match (req.method.as_str(), op) {
             ("GET", None) => {
                 let c = st.computes.get(&key).ok_or_else(not_found)?;
-                Ok(with_headers(Resp::json(200, c), req))
+                Ok(arm_headers(Resp::json(200, c), req))
             }
             ("PUT", None) => {
                 let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
@@ -184,7 +181,7 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
                 } else {
                     "Creating"
                 });
-                let resp = with_headers(Resp::json(status, &resource), req);
+                let resp = arm_headers(Resp::json(status, &resource), req);
                 Ok(operation_headers(shared, req, sub, &ws.location, resp))
             }
             ("DELETE", None) => {
@@ -202,14 +199,14 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
                     }
                 }
                 if st.computes.remove(&key).is_none() {
-                    return Ok(with_headers(Resp::new(204), req));
+                    return Ok(arm_headers(Resp::new(204), req));
                 }
                 Ok(operation_headers(
                     shared,
                     req,
                     sub,
                     &ws.location,
-                    with_headers(Resp::new(202), req),
+                    arm_headers(Resp::new(202), req),
                 ))
             }
             ("POST", Some(op)) => {
@@ -233,7 +230,7 @@ pub(crate) fn route(shared: &Shared, req: &Req, segs: &[String]) -> Resp {
                     req,
                     sub,
                     &ws.location,
-                    with_headers(Resp::new(202), req),
+                    arm_headers(Resp::new(202), req),
                 ))
             }
             _ => Err(super::method_not_allowed(req)),
@@ -255,7 +252,7 @@ pub(crate) fn operation_status(shared: &Shared, req: &Req, segs: &[String]) -> R
             &segs[1],
             "locations/computeOperationsStatus",
         )?;
-        Ok(with_headers(
+        Ok(arm_headers(
             Resp::json(200, &json!({"name": segs[7], "status": "Succeeded"})),
             req,
         ))

@@ -85,7 +85,7 @@ pub(crate) fn decode_segment(s: &str) -> String {
 }
 
 /// Headers of every ARM response.
-fn arm_headers(mut resp: Resp, req: &Req) -> Resp {
+pub(crate) fn arm_headers(mut resp: Resp, req: &Req) -> Resp {
     let request_id = util::uuid_v4();
     let correlation = req
         .header("x-ms-correlation-request-id")
@@ -163,11 +163,9 @@ pub(crate) fn status_fault(shared: &Shared, req: &Req, status: u16) -> Resp {
     if status == 401 {
         let tenant = shared
             .lock()
-            .setup
-            .tenants
-            .first()
-            .map(|t| t.id.clone())
-            .unwrap_or_else(|| "common".to_owned());
+            .default_tenant()
+            .unwrap_or("common")
+            .to_owned();
         return resp.header(
             "www-authenticate",
             &challenge(
@@ -326,9 +324,7 @@ pub(crate) fn authenticate(
         .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("c1")));
     let challenged = st.setup.policies.iter().any(|p| {
         p.kind == PolicyKind::ArmClaimsChallenge
-            && [oid.as_str(), appid.as_str(), upn.as_deref().unwrap_or("")]
-                .iter()
-                .any(|x| !x.is_empty() && p.principal.eq_ignore_ascii_case(x))
+            && p.applies_to(&[&oid, &appid, upn.as_deref().unwrap_or("")])
     });
     if challenged && !has_c1 {
         let header = format!(
@@ -371,7 +367,7 @@ pub(crate) fn authorize(
     action: &str,
     scope: &str,
 ) -> Result<(), Resp> {
-    if crate::authz::is_authorized(&st.setup.roles, &caller.object_id, action, scope) {
+    if st.access.allows(&caller.object_id, action, scope) {
         Ok(())
     } else {
         Err(authorization_failed(req, caller, action, scope))
@@ -690,23 +686,14 @@ fn list_workspaces(shared: &Shared, st: &State, req: &Req, sub: &str, rg: Option
             None => format!("/subscriptions/{sub}"),
         };
         let action = format!("{MLS}/workspaces/read");
-        let all_visible =
-            crate::authz::is_authorized(&st.setup.roles, &caller.object_id, &action, &scope);
+        let all_visible = st.access.allows(&caller.object_id, &action, &scope);
         let items: Vec<&Workspace> = st
             .setup
             .workspaces
             .iter()
             .filter(|w| w.subscription_id.eq_ignore_ascii_case(sub))
             .filter(|w| rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
-            .filter(|w| {
-                all_visible
-                    || crate::authz::is_authorized(
-                        &st.setup.roles,
-                        &caller.object_id,
-                        &action,
-                        &w.arm_id(),
-                    )
-            })
+            .filter(|w| all_visible || st.access.allows(&caller.object_id, &action, &w.arm_id()))
             .collect();
         if !all_visible && items.is_empty() {
             return Err(authorization_failed(req, &caller, &action, &scope));
@@ -816,11 +803,6 @@ fn get_subscription(shared: &Shared, st: &State, req: &Req, sub: &str) -> Resp {
         ))
     };
     run().unwrap_or_else(|e| e)
-}
-
-/// Adds ARM's standard headers (for the compute module).
-pub(crate) fn with_headers(resp: Resp, req: &Req) -> Resp {
-    arm_headers(resp, req)
 }
 
 #[cfg(test)]

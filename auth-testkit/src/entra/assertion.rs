@@ -175,7 +175,7 @@ fn verify_certificate_assertion(
         return Err(time_range(now, nbf, exp));
     }
     let jti = c.get("jti").and_then(Value::as_str).ok_or_else(malformed)?;
-    if st.assertion_replay_check
+    if st.setup.assertion_replay_check
         && !st
             .used_jti
             .insert(format!("{}|{jti}", app.client_id.to_ascii_lowercase()))

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 
 use super::token::{check_consent, parse_scope};
 use super::{
-    OAuthError, conditional_access, directory_name, json_response, resolve_tenant, tenant_error,
-    unknown_app, user_needs_mfa,
+    OAuthError, client_info, conditional_access, directory_name, find_app, require, required,
+    resolve_tenant, tenant_error, user_needs_mfa,
 };
 use crate::server::{Req, Resp};
 use crate::setup::{App, User};
@@ -71,11 +71,27 @@ struct Authorize {
 
 impl Authorize {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        param(&self.params, name)
     }
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The tenant (`None` for `organizations`/`common`) and the app of a sign-in request.
+fn tenant_and_app(
+    st: &State,
+    segment: &str,
+    client_id: Option<&str>,
+) -> Result<(Option<String>, App), OAuthError> {
+    let tenant_id = resolve_tenant(st, segment).map_err(|e| tenant_error(e, segment, false))?;
+    let client_id = required(client_id, "client_id")?;
+    let app = find_app(st, tenant_id.as_deref(), segment, client_id)?;
+    Ok((tenant_id, app))
 }
 
 /// Loopback redirect URIs match ignoring the port (as Entra does for `http://localhost`).
@@ -102,24 +118,9 @@ fn validate(
     segment: &str,
     params: Vec<(String, String)>,
 ) -> Result<Authorize, OAuthError> {
-    let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let tenant_id = resolve_tenant(st, segment).map_err(|e| tenant_error(e, segment, false))?;
-    let client_id = get("client_id")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| OAuthError::missing("client_id"))?;
-    let app = match &tenant_id {
-        Some(t) => st.app(t, &client_id).cloned(),
-        None => st
-            .setup
-            .apps
-            .iter()
-            .find(|a| a.client_id.eq_ignore_ascii_case(&client_id))
-            .cloned(),
-    }
-    .ok_or_else(|| unknown_app(st, &client_id, tenant_id.as_deref().unwrap_or(segment)))?;
-    let redirect_uri = get("redirect_uri")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| OAuthError::missing("redirect_uri"))?;
+    let client_id = param(&params, "client_id");
+    let (tenant_id, app) = tenant_and_app(st, segment, client_id)?;
+    let redirect_uri = required(param(&params, "redirect_uri"), "redirect_uri")?.to_owned();
     if !app
         .redirect_uris
         .iter()
@@ -130,16 +131,19 @@ fn validate(
             "invalid_request",
             50_011,
             format!(
-                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this."
+                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.",
+                client_id.unwrap_or_default()
             ),
         ));
     }
-    let response_mode = get("response_mode").unwrap_or_else(|| "query".to_owned());
+    let response_mode = param(&params, "response_mode")
+        .unwrap_or("query")
+        .to_owned();
     Ok(Authorize {
         tenant_segment: segment.to_owned(),
         tenant_id,
         app,
-        state: get("state"),
+        state: param(&params, "state").map(str::to_owned),
         response_mode,
         redirect_uri,
         params,
@@ -254,10 +258,7 @@ fn check_request(st: &State, a: &Authorize) -> Result<(), OAuthError> {
             ));
         }
     }
-    let scope = a
-        .param("scope")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| OAuthError::missing("scope"))?;
+    let scope = required(a.param("scope"), "scope")?;
     parse_scope(
         st,
         scope,
@@ -413,28 +414,24 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         Ok(u) => u,
         Err(msg) => return Resp::html(200, sign_in_form(&a, username, Some(&msg), false, false)),
     };
-    let needs_mfa = user_needs_mfa(&st, &user);
-    let mfa_ok = req.form("mfa_code") == Some(MFA_CODE);
-    let consent_key = (user.object_id.clone(), a.app.client_id.to_ascii_lowercase());
-    let consented = a.app.consent_granted || st.consents.contains(&consent_key);
-    let force_consent = a.param("prompt") == Some("consent");
-    let consent_given = req.form("consent") == Some("accept");
-    if (needs_mfa && !mfa_ok) || ((!consented || force_consent) && !consent_given) {
-        let msg = if needs_mfa && req.form("mfa_code").is_some() && !mfa_ok {
-            Some(
+    let mfa_code = req.form("mfa_code");
+    let mfa_ok = mfa_code == Some(MFA_CODE);
+    let needs_mfa = match second_steps(
+        &mut st,
+        &a.app,
+        &user,
+        mfa_ok,
+        a.param("prompt") == Some("consent"),
+        req.form("consent") == Some("accept"),
+    ) {
+        Ok(needs_mfa) => needs_mfa,
+        Err(Ask { mfa, consent }) => {
+            let msg = (mfa && mfa_code.is_some() && !mfa_ok).then_some(
                 "AADSTS50074: Strong Authentication is required. The verification code is not correct.",
-            )
-        } else {
-            None
-        };
-        return Resp::html(
-            200,
-            sign_in_form(&a, username, msg, needs_mfa, !consented || force_consent),
-        );
-    }
-    if consent_given {
-        st.consents.insert(consent_key);
-    }
+            );
+            return Resp::html(200, sign_in_form(&a, username, msg, mfa, consent));
+        }
+    };
     let scope = a.param("scope").unwrap_or_default().to_owned();
     if let Ok(info) = parse_scope(&st, &scope, &user.tenant_id)
         && let Err(e) = conditional_access(&st, &a.app, Some(&user), &info.resource, true)
@@ -448,6 +445,36 @@ pub(crate) fn login(shared: &Shared, req: &Req, segment: &str) -> Resp {
         "set-cookie",
         &format!("{SESSION_COOKIE}={session}; path=/; HttpOnly; SameSite=Lax"),
     )
+}
+
+/// What a sign-in page must still ask for.
+struct Ask {
+    mfa: bool,
+    consent: bool,
+}
+
+/// The steps of a sign-in after the password: MFA when a policy requires it, consent when
+/// none was given (or `force_consent`). `Ok(needs_mfa)` once passed, recording a consent given.
+fn second_steps(
+    st: &mut State,
+    app: &App,
+    user: &User,
+    mfa_ok: bool,
+    force_consent: bool,
+    consent_given: bool,
+) -> Result<bool, Ask> {
+    let needs_mfa = user_needs_mfa(st, user);
+    let needs_consent = force_consent || !st.consented(app, user);
+    if (needs_mfa && !mfa_ok) || (needs_consent && !consent_given) {
+        return Err(Ask {
+            mfa: needs_mfa,
+            consent: needs_consent,
+        });
+    }
+    if needs_consent {
+        st.record_consent(app, user);
+    }
+    Ok(needs_mfa)
 }
 
 /// Issues an authorization code for `user` and delivers it to the redirect URI.
@@ -476,8 +503,7 @@ fn issue_code(st: &mut State, a: &Authorize, user: &User, mfa: bool) -> Resp {
     );
     let mut fields = vec![("code".to_owned(), code)];
     if a.param("client_info") == Some("1") {
-        let ci = json!({"uid": user.object_id, "utid": user.tenant_id}).to_string();
-        fields.push(("client_info".to_owned(), util::b64url(ci.as_bytes())));
+        fields.push(("client_info".to_owned(), client_info(user)));
     }
     fields.push(("session_state".to_owned(), util::uuid_v4()));
     deliver(a, fields)
@@ -500,15 +526,10 @@ fn sso(shared: &Shared, st: &mut State, a: &Authorize, user: &User, mfa: bool) -
     if let Some(t) = &a.tenant_id
         && !t.eq_ignore_ascii_case(&user.tenant_id)
     {
-        let e = OAuthError::new(
-            400,
+        let e = OAuthError::user_not_in_tenant(
             "interaction_required",
-            50_020,
-            format!(
-                "User account '{}' from identity provider does not exist in tenant '{}'.",
-                user.username,
-                directory_name(st, t)
-            ),
+            &user.username,
+            &directory_name(st, t),
         );
         return redirect_error(shared, st, a, &e);
     }
@@ -525,29 +546,6 @@ fn sso(shared: &Shared, st: &mut State, a: &Authorize, user: &User, mfa: bool) -
     issue_code(st, a, user, mfa)
 }
 
-/// `POST /{t}/oauth2/v2.0/devicecode`.
-pub(crate) fn devicecode_endpoint(shared: &Shared, req: &Req, segment: &str) -> Resp {
-    if req.method != http::Method::POST {
-        return OAuthError::new(
-            400,
-            "invalid_request",
-            900_561,
-            format!(
-                "The endpoint only accepts POST, OPTIONS requests. Received a {} request.",
-                req.method
-            ),
-        )
-        .response(shared, req);
-    }
-    let mut st = shared.lock();
-    let result = devicecode(shared, &mut st, req, segment);
-    drop(st);
-    match result {
-        Ok(body) => json_response(200, &body, req, &util::uuid_v4()),
-        Err(e) => e.response(shared, req),
-    }
-}
-
 fn user_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     util::random_bytes(9)
@@ -556,39 +554,18 @@ fn user_code() -> String {
         .collect()
 }
 
-fn devicecode(
+/// `POST /{t}/oauth2/v2.0/devicecode`.
+pub(crate) fn devicecode(
     shared: &Shared,
     st: &mut State,
     req: &Req,
     segment: &str,
 ) -> Result<Value, OAuthError> {
-    let tenant_id = resolve_tenant(st, segment).map_err(|e| tenant_error(e, segment, false))?;
-    let client_id = req
-        .form("client_id")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| OAuthError::missing("client_id"))?;
-    let app = match &tenant_id {
-        Some(t) => st.app(t, client_id).cloned(),
-        None => st
-            .setup
-            .apps
-            .iter()
-            .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
-            .cloned(),
-    }
-    .ok_or_else(|| unknown_app(st, client_id, tenant_id.as_deref().unwrap_or(segment)))?;
+    let (tenant_id, app) = tenant_and_app(st, segment, req.form("client_id"))?;
     if !app.public_client {
-        return Err(OAuthError::new(
-            401,
-            "invalid_client",
-            7_000_218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
+        return Err(OAuthError::credential_required());
     }
-    let scope = req
-        .form("scope")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| OAuthError::missing("scope"))?;
+    let scope = require(req, "scope")?;
     parse_scope(st, scope, tenant_id.as_deref().unwrap_or(segment))?;
     let now = st.now();
     let uri = format!("{}/devicelogin", shared.entra_base());
@@ -667,17 +644,19 @@ pub(crate) fn decide_device_code(
     mfa_code: Option<&str>,
     consent: bool,
 ) -> DeviceDecision {
+    let retry = |error: String| DeviceDecision::Retry {
+        error: Some(error),
+        ask_mfa: false,
+        ask_consent: false,
+    };
+    let no_such_code = || retry("That code didn't work. Check the code and try again.".to_owned());
     let now = st.now();
     let Some(idx) = st.device_flows.iter().position(|f| {
         f.user_code.eq_ignore_ascii_case(otc.trim())
             && f.state == DeviceState::Pending
             && f.expires_at > now
     }) else {
-        return DeviceDecision::Retry {
-            error: Some("That code didn't work. Check the code and try again.".to_owned()),
-            ask_mfa: false,
-            ask_consent: false,
-        };
+        return no_such_code();
     };
     if !approve {
         st.device_flows[idx].state = DeviceState::Declined;
@@ -694,41 +673,28 @@ pub(crate) fn decide_device_code(
     };
     let user = match user {
         Ok(u) => u,
-        Err(e) => {
+        Err(e) => return retry(e),
+    };
+    // Flows are issued to apps of the setup, which never loses one: this always finds it.
+    let Some(app) = st.app(None, &flow.client_id).cloned() else {
+        return no_such_code();
+    };
+    let mfa_ok = password.is_none() || mfa_code == Some(MFA_CODE);
+    let mfa = match second_steps(st, &app, &user, mfa_ok, false, consent) {
+        Ok(mfa) => mfa,
+        Err(ask) => {
             return DeviceDecision::Retry {
-                error: Some(e),
-                ask_mfa: false,
-                ask_consent: false,
+                error: None,
+                ask_mfa: ask.mfa,
+                ask_consent: ask.consent,
             };
         }
     };
-    let app = st
-        .setup
-        .apps
-        .iter()
-        .find(|a| a.client_id.eq_ignore_ascii_case(&flow.client_id))
-        .cloned();
-    let needs_mfa = user_needs_mfa(st, &user);
-    let mfa_ok = password.is_none() || mfa_code == Some(MFA_CODE);
-    let needs_consent = app
-        .as_ref()
-        .is_some_and(|a| check_consent(st, a, &user).is_err());
-    if (needs_mfa && !mfa_ok) || (needs_consent && !consent) {
-        return DeviceDecision::Retry {
-            error: None,
-            ask_mfa: needs_mfa,
-            ask_consent: needs_consent,
-        };
-    }
-    if needs_consent {
-        st.consents
-            .insert((user.object_id.clone(), flow.client_id.to_ascii_lowercase()));
-    }
     st.device_flows[idx].state = DeviceState::Approved {
         user_object_id: user.object_id.clone(),
-        mfa: needs_mfa,
+        mfa,
     };
-    DeviceDecision::Approved(app.map(|a| a.display_name).unwrap_or_default())
+    DeviceDecision::Approved(app.display_name)
 }
 
 /// `GET|POST /devicelogin`: the verification page.

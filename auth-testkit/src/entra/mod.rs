@@ -38,12 +38,12 @@ pub(crate) fn classify(req: &Req) -> Option<Endpoint> {
 
 /// Routes an Entra request.
 pub(crate) fn route(shared: &Shared, req: &Req) -> Resp {
-    let segs: Vec<String> = req.segments().iter().map(|s| s.to_string()).collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match segs.as_slice() {
+    match req.segments().as_slice() {
         [t, "v2.0", ".well-known", "openid-configuration"] => discovery(shared, req, t),
-        [t, "oauth2", "v2.0", "token"] => token::token_endpoint(shared, req, t),
-        [t, "oauth2", "v2.0", "devicecode"] => interactive::devicecode_endpoint(shared, req, t),
+        [t, "oauth2", "v2.0", "token"] => post_endpoint(shared, req, t, token::token_grant),
+        [t, "oauth2", "v2.0", "devicecode"] => {
+            post_endpoint(shared, req, t, interactive::devicecode)
+        }
         [t, "oauth2", "v2.0", "authorize"] => interactive::authorize(shared, req, t),
         [t, "login"] => interactive::login(shared, req, t),
         ["devicelogin"] => interactive::devicelogin(shared, req),
@@ -54,6 +54,32 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Resp {
             404,
             "<html><body><h1>404 Not Found</h1></body></html>".to_owned(),
         ),
+    }
+}
+
+/// A POST-only JSON endpoint (token, devicecode): `handler` runs on the locked state.
+fn post_endpoint(
+    shared: &Shared,
+    req: &Req,
+    segment: &str,
+    handler: fn(&Shared, &mut State, &Req, &str) -> Result<Value, OAuthError>,
+) -> Resp {
+    if req.method != http::Method::POST {
+        return OAuthError::new(
+            400,
+            "invalid_request",
+            900_561,
+            format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {} request.",
+                req.method
+            ),
+        )
+        .response(shared, req);
+    }
+    let result = handler(shared, &mut shared.lock(), req, segment);
+    match result {
+        Ok(body) => json_response(200, &body, req, &util::uuid_v4()),
+        Err(e) => e.response(shared, req),
     }
 }
 
@@ -121,6 +147,58 @@ impl OAuthError {
             "invalid_request",
             900_144,
             format!("The request body must contain the following parameter: '{field}'."),
+        )
+    }
+
+    /// `AADSTS54005`: the code was redeemed before.
+    pub(crate) fn already_redeemed() -> Self {
+        OAuthError::new(
+            400,
+            "invalid_grant",
+            54_005,
+            "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+        )
+    }
+
+    /// `AADSTS50034`: the user of a grant no longer exists.
+    pub(crate) fn user_not_found() -> Self {
+        OAuthError::new(
+            400,
+            "invalid_grant",
+            50_034,
+            "The user account does not exist in this directory.",
+        )
+    }
+
+    /// `AADSTS70008`: an expired (or unknown) code or refresh token.
+    pub(crate) fn grant_expired() -> Self {
+        OAuthError::new(
+            400,
+            "invalid_grant",
+            70_008,
+            "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+        )
+    }
+
+    /// `AADSTS7000218`: a confidential client sent no credential.
+    pub(crate) fn credential_required() -> Self {
+        OAuthError::new(
+            401,
+            "invalid_client",
+            7_000_218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
+    }
+
+    /// `AADSTS50020`: the user is not in the tenant the request names.
+    pub(crate) fn user_not_in_tenant(error: &'static str, username: &str, directory: &str) -> Self {
+        OAuthError::new(
+            400,
+            error,
+            50_020,
+            format!(
+                "User account '{username}' from identity provider does not exist in tenant '{directory}'."
+            ),
         )
     }
 
@@ -275,17 +353,43 @@ pub(crate) fn directory_name(st: &State, tenant_id: &str) -> String {
         .unwrap_or_else(|| tenant_id.to_owned())
 }
 
-/// `AADSTS700016`: no such app in the tenant.
-pub(crate) fn unknown_app(st: &State, client_id: &str, tenant_id: &str) -> OAuthError {
-    OAuthError::new(
-        400,
-        "unauthorized_client",
-        700_016,
-        format!(
-            "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-            directory_name(st, tenant_id)
-        ),
-    )
+/// The app `client_id` usable in `tenant_id` (in any tenant when `None`), or `AADSTS700016`
+/// naming `tenant_id`, else `segment`.
+pub(crate) fn find_app(
+    st: &State,
+    tenant_id: Option<&str>,
+    segment: &str,
+    client_id: &str,
+) -> Result<App, OAuthError> {
+    st.app(tenant_id, client_id).cloned().ok_or_else(|| {
+        OAuthError::new(
+            400,
+            "unauthorized_client",
+            700_016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                directory_name(st, tenant_id.unwrap_or(segment))
+            ),
+        )
+    })
+}
+
+/// A non-empty parameter, or `AADSTS900144` naming it.
+pub(crate) fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::missing(name))
+}
+
+/// A non-empty form field, or `AADSTS900144` naming it.
+pub(crate) fn require<'a>(req: &'a Req, name: &str) -> Result<&'a str, OAuthError> {
+    required(req.form(name), name)
+}
+
+/// The `client_info` Entra returns: base64url JSON `{"uid", "utid"}`.
+pub(crate) fn client_info(user: &User) -> String {
+    let ci = json!({"uid": user.object_id, "utid": user.tenant_id}).to_string();
+    util::b64url(ci.as_bytes())
 }
 
 /// The Conditional Access decision for a principal: `Err` when a policy refuses.
@@ -296,21 +400,16 @@ pub(crate) fn conditional_access(
     resource: &str,
     mfa_done: bool,
 ) -> Result<(), OAuthError> {
-    let applies = |p: &str| -> bool {
-        let p = p.to_ascii_lowercase();
-        match user {
-            Some(u) => {
-                u.username.to_ascii_lowercase() == p || u.object_id.to_ascii_lowercase() == p
-            }
-            None => {
-                app.client_id.to_ascii_lowercase() == p || app.object_id.to_ascii_lowercase() == p
-            }
-        }
+    let principal = match user {
+        Some(u) => [u.username.as_str(), u.object_id.as_str()],
+        None => [app.client_id.as_str(), app.object_id.as_str()],
     };
-    for policy in &st.setup.policies {
-        if !applies(&policy.principal) {
-            continue;
-        }
+    for policy in st
+        .setup
+        .policies
+        .iter()
+        .filter(|p| p.applies_to(&principal))
+    {
         let claims =
             json!({"access_token": {"capolids": {"essential": true, "values": [policy.id]}}})
                 .to_string();
@@ -346,9 +445,7 @@ pub(crate) fn conditional_access(
 /// Whether a user must pass MFA on the sign-in pages.
 pub(crate) fn user_needs_mfa(st: &State, user: &User) -> bool {
     st.setup.policies.iter().any(|p| {
-        p.kind == PolicyKind::RequireMfa
-            && (p.principal.eq_ignore_ascii_case(&user.username)
-                || p.principal.eq_ignore_ascii_case(&user.object_id))
+        p.kind == PolicyKind::RequireMfa && p.applies_to(&[&user.username, &user.object_id])
     })
 }
 

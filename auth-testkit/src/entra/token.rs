@@ -3,10 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    OAuthError, conditional_access, is_azure_cli, json_response, resolve_tenant, tenant_error,
-    unknown_app,
+    OAuthError, client_info, conditional_access, find_app, is_azure_cli, require, resolve_tenant,
+    tenant_error,
 };
-use crate::server::{Req, Resp};
+use crate::server::Req;
 use crate::setup::{App, User};
 use crate::state::{DeviceState, RefreshGrant, Shared, State};
 use crate::util;
@@ -249,32 +249,6 @@ pub(crate) fn issue_access_token(shared: &Shared, st: &State, r: &IssueRequest) 
     }
 }
 
-/// The token endpoint.
-pub(crate) fn token_endpoint(shared: &Shared, req: &Req, segment: &str) -> Resp {
-    if req.method != http::Method::POST {
-        return OAuthError::new(
-            400,
-            "invalid_request",
-            900_561,
-            format!(
-                "The endpoint only accepts POST, OPTIONS requests. Received a {} request.",
-                req.method
-            ),
-        )
-        .response(shared, req);
-    }
-    let mut st = shared.lock();
-    let result = token_grant(shared, &mut st, req, segment);
-    drop(st);
-    match result {
-        Ok(body) => {
-            let trace = util::uuid_v4();
-            json_response(200, &body, req, &trace)
-        }
-        Err(e) => e.response(shared, req),
-    }
-}
-
 /// `client_secret_basic`: `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
 fn basic_credentials(req: &Req) -> Option<(String, String)> {
     let value = req.header("authorization")?;
@@ -304,13 +278,8 @@ fn client_id_of<'a>(
         .ok_or_else(|| OAuthError::missing("client_id"))
 }
 
-fn require<'a>(req: &'a Req, field: &str) -> Result<&'a str, OAuthError> {
-    req.form(field)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| OAuthError::missing(field))
-}
-
-fn token_grant(
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) fn token_grant(
     shared: &Shared,
     st: &mut State,
     req: &Req,
@@ -371,23 +340,18 @@ fn authenticate_client(
                 ));
             }
         }
-        let token_urls = token_urls(shared, segment, &app.tenant_id, req);
+        let token_urls = token_urls(shared, segment, &app.tenant_id);
         super::assertion::verify_client_assertion(st, app, assertion, &token_urls)?;
         return Ok("2");
     }
     if let Some(secret) = secret {
         return check_secret(app, secret).map(|()| "1");
     }
-    Err(OAuthError::new(
-        401,
-        "invalid_client",
-        7_000_218,
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-    ))
+    Err(OAuthError::credential_required())
 }
 
 /// The token URLs an assertion's `aud` may name.
-fn token_urls(shared: &Shared, segment: &str, tenant_id: &str, _req: &Req) -> Vec<String> {
+fn token_urls(shared: &Shared, segment: &str, tenant_id: &str) -> Vec<String> {
     let base = shared.entra_base();
     vec![
         format!("{base}/{segment}/oauth2/v2.0/token"),
@@ -441,32 +405,16 @@ fn client_credentials(
     let client_id = client_id_of(req, basic.as_ref())?;
     let tenant_id = tenant.ok_or_else(no_tenant)?;
     let scope = require(req, "scope")?;
-    let app = st
-        .app(&tenant_id, client_id)
-        .cloned()
-        .ok_or_else(|| unknown_app(st, client_id, &tenant_id))?;
-    let appidacr = if req.form("client_assertion").is_none()
+    let app = find_app(st, Some(&tenant_id), segment, client_id)?;
+    // A public client with no credential is told to send one; with one, `AADSTS700025`.
+    if app.public_client
+        && req.form("client_assertion").is_none()
         && req.form("client_secret").is_none()
         && basic.is_none()
-        && app.public_client
     {
-        return Err(OAuthError::new(
-            401,
-            "invalid_client",
-            7_000_218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
-    } else {
-        authenticate_client(shared, st, req, &app, segment)?
-    };
-    if app.public_client {
-        return Err(OAuthError::new(
-            400,
-            "unauthorized_client",
-            700_229,
-            "The client is a public client; the client_credentials grant is only for confidential clients.",
-        ));
+        return Err(OAuthError::credential_required());
     }
+    let appidacr = authenticate_client(shared, st, req, &app, segment)?;
     let tenant_name = super::directory_name(st, &tenant_id);
     let info = parse_scope(st, scope, &tenant_name)?;
     if info.resource_scopes.len() != 1
@@ -609,8 +557,7 @@ pub(crate) fn user_token_response(
         );
     }
     if req.form("client_info") == Some("1") {
-        let ci = json!({"uid": user.object_id, "utid": user.tenant_id}).to_string();
-        m.insert("client_info".into(), json!(util::b64url(ci.as_bytes())));
+        m.insert("client_info".into(), json!(client_info(user)));
     }
     if is_azure_cli(&app.client_id) {
         m.insert("foci".into(), json!("1"));
@@ -618,26 +565,9 @@ pub(crate) fn user_token_response(
     Ok(Value::Object(m))
 }
 
-/// Resolves the app of a user flow (the tenant may be `organizations`/`common`).
-fn user_flow_app(
-    st: &State,
-    client_id: &str,
-    tenant: Option<&str>,
-    user_tenant: &str,
-) -> Result<App, OAuthError> {
-    let t = tenant.unwrap_or(user_tenant);
-    st.app(t, client_id)
-        .cloned()
-        .ok_or_else(|| unknown_app(st, client_id, t))
-}
-
 /// `AADSTS65001` when nobody consented to the app for this user.
 pub(crate) fn check_consent(st: &State, app: &App, user: &User) -> Result<(), OAuthError> {
-    if app.consent_granted
-        || st
-            .consents
-            .contains(&(user.object_id.clone(), app.client_id.to_ascii_lowercase()))
-    {
+    if st.consented(app, user) {
         return Ok(());
     }
     Err(OAuthError::new(
@@ -665,12 +595,7 @@ fn authorization_code(
     let redirect_uri = require(req, "redirect_uri")?;
     let now = st.now();
     if st.redeemed_codes.contains(code) {
-        return Err(OAuthError::new(
-            400,
-            "invalid_grant",
-            54_005,
-            "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
-        ));
+        return Err(OAuthError::already_redeemed());
     }
     let Some(grant) = st.auth_codes.get(code).cloned() else {
         return Err(OAuthError::new(
@@ -683,15 +608,10 @@ fn authorization_code(
     let user = st
         .user_by_oid(&grant.user_object_id)
         .cloned()
-        .ok_or_else(|| {
-            OAuthError::new(
-                400,
-                "invalid_grant",
-                50_034,
-                "The user account does not exist in this directory.",
-            )
-        })?;
-    let app = user_flow_app(st, client_id, tenant.as_deref(), &user.tenant_id)?;
+        .ok_or_else(OAuthError::user_not_found)?;
+    // On `organizations`/`common` the app must be usable in the user's tenant.
+    let app_tenant = tenant.as_deref().unwrap_or(&user.tenant_id);
+    let app = find_app(st, Some(app_tenant), segment, client_id)?;
     let appidacr = authenticate_client(shared, st, req, &app, segment)?;
     if !grant.client_id.eq_ignore_ascii_case(client_id) {
         return Err(OAuthError::new(
@@ -703,12 +623,7 @@ fn authorization_code(
     }
     if grant.expires_at <= now {
         st.auth_codes.remove(code);
-        return Err(OAuthError::new(
-            400,
-            "invalid_grant",
-            70_008,
-            "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
-        ));
+        return Err(OAuthError::grant_expired());
     }
     if grant.redirect_uri != redirect_uri {
         return Err(OAuthError::new(
@@ -721,8 +636,9 @@ fn authorization_code(
             ),
         ));
     }
-    match (&grant.code_challenge, req.form("code_verifier")) {
-        (None, None) => {}
+    let verifier = req.form("code_verifier");
+    let pkce_ok = match (&grant.code_challenge, verifier) {
+        (None, None) => true,
         (Some(challenge), Some(verifier)) => {
             use sha2::Digest as _;
             let ok_format = (43..=128).contains(&verifier.len())
@@ -734,34 +650,25 @@ fn authorization_code(
             } else {
                 util::b64url(&sha2::Sha256::digest(verifier.as_bytes()))
             };
-            if !ok_format || &computed != challenge {
-                st.auth_codes.remove(code);
-                return Err(OAuthError::new(
-                    400,
-                    "invalid_grant",
-                    501_481,
-                    "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-                ));
-            }
+            ok_format && &computed == challenge
         }
-        (Some(_), None) => {
-            st.auth_codes.remove(code);
-            return Err(OAuthError::new(
-                400,
-                "invalid_grant",
-                501_481,
-                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-            ));
-        }
-        (None, Some(_)) => {
-            st.auth_codes.remove(code);
-            return Err(OAuthError::new(
-                400,
-                "invalid_grant",
-                501_481,
-                "The Code_Verifier does not match the code_challenge supplied in the authorization request: no code_challenge was supplied.",
-            ));
-        }
+        (Some(_), None) | (None, Some(_)) => false,
+    };
+    if !pkce_ok {
+        st.auth_codes.remove(code);
+        let detail = if grant.code_challenge.is_none() {
+            ": no code_challenge was supplied"
+        } else {
+            ""
+        };
+        return Err(OAuthError::new(
+            400,
+            "invalid_grant",
+            501_481,
+            format!(
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request{detail}."
+            ),
+        ));
     }
     // Single use: the code is spent whatever happens next.
     st.auth_codes.remove(code);
@@ -802,16 +709,8 @@ fn refresh_token(
     let rt = require(req, "refresh_token")?;
     let scope = require(req, "scope")?;
     let now = st.now();
-    let expired = || {
-        OAuthError::new(
-            400,
-            "invalid_grant",
-            70_008,
-            "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
-        )
-    };
     let Some(grant) = st.refresh_tokens.get(rt).cloned() else {
-        return Err(expired().suberror("bad_token"));
+        return Err(OAuthError::grant_expired().suberror("bad_token"));
     };
     if grant.expires_at <= now {
         st.refresh_tokens.remove(rt);
@@ -825,11 +724,11 @@ fn refresh_token(
     let user = st
         .user_by_oid(&grant.user_object_id)
         .cloned()
-        .ok_or_else(expired)?;
-    let app = user_flow_app(st, client_id, tenant.as_deref(), &user.tenant_id)?;
+        .ok_or_else(OAuthError::grant_expired)?;
+    let app_tenant = tenant.as_deref().unwrap_or(&user.tenant_id);
+    let app = find_app(st, Some(app_tenant), segment, client_id)?;
     let appidacr = authenticate_client(shared, st, req, &app, segment)?;
-    let same_family = is_azure_cli(&grant.client_id) && is_azure_cli(client_id);
-    if !grant.client_id.eq_ignore_ascii_case(client_id) && !same_family {
+    if !grant.client_id.eq_ignore_ascii_case(client_id) {
         return Err(OAuthError::new(
             400,
             "invalid_grant",
@@ -841,15 +740,10 @@ fn refresh_token(
     if let Some(t) = &tenant
         && !t.eq_ignore_ascii_case(&user.tenant_id)
     {
-        return Err(OAuthError::new(
-            400,
+        return Err(OAuthError::user_not_in_tenant(
             "invalid_grant",
-            50_020,
-            format!(
-                "User account '{}' from identity provider does not exist in tenant '{}'.",
-                user.username,
-                super::directory_name(st, t)
-            ),
+            &user.username,
+            &super::directory_name(st, t),
         ));
     }
     let tenant_name = super::directory_name(st, &user.tenant_id);
@@ -877,11 +771,12 @@ fn device_code(
     let client_id = client_id_of(req, basic.as_ref())?;
     let device_code = require(req, "device_code")?;
     let now = st.now();
-    let Some(idx) = st
-        .device_flows
-        .iter()
-        .position(|f| f.device_code == device_code)
-    else {
+    // A device code is valid only for the client and tenant segment it was issued to.
+    let Some(idx) = st.device_flows.iter().position(|f| {
+        f.device_code == device_code
+            && f.client_id.eq_ignore_ascii_case(client_id)
+            && f.tenant_segment.eq_ignore_ascii_case(segment)
+    }) else {
         return Err(OAuthError::new(
             400,
             "bad_verification_code",
@@ -890,16 +785,6 @@ fn device_code(
         ));
     };
     let flow = st.device_flows[idx].clone();
-    if !flow.client_id.eq_ignore_ascii_case(client_id)
-        || !flow.tenant_segment.eq_ignore_ascii_case(segment)
-    {
-        return Err(OAuthError::new(
-            400,
-            "bad_verification_code",
-            70_000,
-            "The provided value for the input parameter 'device_code' is not valid.",
-        ));
-    }
     if now >= flow.expires_at {
         return Err(OAuthError::new(
             400,
@@ -937,25 +822,16 @@ fn device_code(
             70_000,
             "The user declined the authentication request.",
         )),
-        DeviceState::Redeemed => Err(OAuthError::new(
-            400,
-            "invalid_grant",
-            54_005,
-            "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
-        )),
+        DeviceState::Redeemed => Err(OAuthError::already_redeemed()),
         DeviceState::Approved {
             user_object_id,
             mfa,
         } => {
-            let user = st.user_by_oid(&user_object_id).cloned().ok_or_else(|| {
-                OAuthError::new(
-                    400,
-                    "invalid_grant",
-                    50_034,
-                    "The user account does not exist in this directory.",
-                )
-            })?;
-            let app = user_flow_app(st, client_id, None, &user.tenant_id)?;
+            let user = st
+                .user_by_oid(&user_object_id)
+                .cloned()
+                .ok_or_else(OAuthError::user_not_found)?;
+            let app = find_app(st, Some(&user.tenant_id), segment, client_id)?;
             let appidacr = authenticate_client(shared, st, req, &app, segment)?;
             let tenant_name = super::directory_name(st, &user.tenant_id);
             let info = parse_scope(st, &flow.scope, &tenant_name)?;

@@ -28,26 +28,6 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
-/// Signs `header.claims` with the certificate's key: `PS256` or `RS256`.
-fn sign(cert: &TestCertificate, header: &Value, claims: &Value) -> String {
-    let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&cert.private_key_der).unwrap();
-    let input = format!("{}.{}", b64(header), b64(claims));
-    let alg: &'static dyn aws_lc_rs::signature::RsaEncoding = match header["alg"].as_str().unwrap()
-    {
-        "PS256" => &aws_lc_rs::signature::RSA_PSS_SHA256,
-        _ => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-    };
-    let mut sig = vec![0u8; key.public_modulus_len()];
-    key.sign(
-        alg,
-        &aws_lc_rs::rand::SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .unwrap();
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
-}
-
 fn claims_for(e: &Emulator, jti: &str) -> Value {
     let n = now();
     json!({"aud": e.token_url(TENANT), "iss": CERT_CLIENT, "sub": CERT_CLIENT, "jti": jti, "nbf": n, "exp": n + 600})
@@ -93,7 +73,7 @@ async fn ps256_with_x5t_s256_and_rs256_with_sha1_x5t_are_accepted() {
     let (s, b) = redeem(
         &e,
         CERT_CLIENT,
-        &sign(&cert, &ps256_header(&cert), &claims_for(&e, "jti-1")),
+        &cert.sign_jwt(&ps256_header(&cert), &claims_for(&e, "jti-1")),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -105,7 +85,7 @@ async fn ps256_with_x5t_s256_and_rs256_with_sha1_x5t_are_accepted() {
     let n = now() as f64 + 0.875;
     let legacy = json!({"aud": e.token_url(TENANT), "iss": CERT_CLIENT, "sub": CERT_CLIENT, "exp": n + 600.0, "iat": n, "jti": "jti-2"});
     let header = json!({"alg": "RS256", "typ": "JWT", "x5t": format!("{}=", cert.x5t_sha1())});
-    let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &header, &legacy)).await;
+    let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&header, &legacy)).await;
     assert_eq!(s, 200, "{b}");
 }
 
@@ -117,7 +97,7 @@ async fn unregistered_certificate_and_bad_signature_are_700027() {
     let (s, b) = redeem(
         &e,
         CERT_CLIENT,
-        &sign(&other, &ps256_header(&other), &claims_for(&e, "a")),
+        &other.sign_jwt(&ps256_header(&other), &claims_for(&e, "a")),
     )
     .await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_027);
@@ -131,7 +111,7 @@ async fn unregistered_certificate_and_bad_signature_are_700027() {
     let (s, b) = redeem(
         &e,
         CERT_CLIENT,
-        &sign(&other, &ps256_header(&cert), &claims_for(&e, "b")),
+        &other.sign_jwt(&ps256_header(&cert), &claims_for(&e, "b")),
     )
     .await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_027);
@@ -142,7 +122,7 @@ async fn unregistered_certificate_and_bad_signature_are_700027() {
             .contains("did not match the expected signature value")
     );
     // Tampered claims.
-    let good = sign(&cert, &ps256_header(&cert), &claims_for(&e, "c"));
+    let good = cert.sign_jwt(&ps256_header(&cert), &claims_for(&e, "c"));
     let parts: Vec<&str> = good.split('.').collect();
     let forged = format!(
         "{}.{}.{}",
@@ -163,32 +143,31 @@ async fn wrong_audience_issuer_and_time_range() {
     let h = ps256_header(&cert);
     let mut c = claims_for(&e, "1");
     c["aud"] = json!(format!("{}/", e.token_url(TENANT)));
-    let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+    let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&h, &c)).await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_023);
     let mut c = claims_for(&e, "2");
     c["sub"] = json!("someone-else");
-    let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+    let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&h, &c)).await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_021);
     let mut c = claims_for(&e, "3");
     c["exp"] = json!(now() - 301);
-    let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+    let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&h, &c)).await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_024);
     let mut c = claims_for(&e, "4");
     c["nbf"] = json!(now() + 900);
     c["exp"] = json!(now() + 1500);
-    let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+    let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&h, &c)).await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_024);
     // Within the 5 minute skew: accepted.
     let mut c = claims_for(&e, "5");
     c["exp"] = json!(now() - 100);
-    let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+    let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&h, &c)).await;
     assert_eq!(s, 200, "{b}");
     // Unsupported algorithm.
     let (s, b) = redeem(
         &e,
         CERT_CLIENT,
-        &sign(
-            &cert,
+        &cert.sign_jwt(
             &json!({"alg": "ES256", "typ": "JWT", "x5t#S256": cert.x5t_s256()}),
             &claims_for(&e, "6"),
         ),
@@ -202,7 +181,7 @@ async fn wrong_audience_issuer_and_time_range() {
 async fn a_replayed_jti_is_refused_unless_replay_checks_are_off() {
     let cert = certs::generate("cert-app");
     let e = start_with_cert(&cert).await;
-    let a = sign(&cert, &ps256_header(&cert), &claims_for(&e, "same-jti"));
+    let a = cert.sign_jwt(&ps256_header(&cert), &claims_for(&e, "same-jti"));
     assert_eq!(redeem(&e, CERT_CLIENT, &a).await.0, 200);
     let (s, b) = redeem(&e, CERT_CLIENT, &a).await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 50_012);
@@ -214,11 +193,7 @@ async fn a_replayed_jti_is_refused_unless_replay_checks_are_off() {
     )
     .await
     .unwrap();
-    let a = sign(
-        &cert,
-        &ps256_header(&cert),
-        &claims_for(&lenient, "same-jti"),
-    );
+    let a = cert.sign_jwt(&ps256_header(&cert), &claims_for(&lenient, "same-jti"));
     assert_eq!(redeem(&lenient, CERT_CLIENT, &a).await.0, 200);
     assert_eq!(redeem(&lenient, CERT_CLIENT, &a).await.0, 200);
 }
@@ -227,7 +202,7 @@ async fn a_replayed_jti_is_refused_unless_replay_checks_are_off() {
 async fn assertion_type_is_required_and_public_clients_must_not_send_credentials() {
     let cert = certs::generate("cert-app");
     let e = start_with_cert(&cert).await;
-    let a = sign(&cert, &ps256_header(&cert), &claims_for(&e, "x"));
+    let a = cert.sign_jwt(&ps256_header(&cert), &claims_for(&e, "x"));
     let (s, _, b) = post_form(
         &e.token_url(TENANT),
         &[
@@ -252,18 +227,6 @@ async fn assertion_type_is_required_and_public_clients_must_not_send_credentials
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_025);
 }
 
-fn federated_token(iss: &str, sub: &str, aud: &str, exp: i64) -> String {
-    // The emulator does not know external issuers' keys: the signature is not checked.
-    let h = json!({"alg": "RS256", "typ": "JWT", "kid": "external"});
-    let c = json!({"iss": iss, "sub": sub, "aud": aud, "exp": exp, "iat": now(), "nbf": now()});
-    format!(
-        "{}.{}.{}",
-        b64(&h),
-        b64(&c),
-        URL_SAFE_NO_PAD.encode(b"external-signature")
-    )
-}
-
 #[tokio::test]
 async fn federated_assertion_from_a_registered_issuer_and_subject() {
     let e = Emulator::start(
@@ -271,11 +234,12 @@ async fn federated_assertion_from_a_registered_issuer_and_subject() {
     )
     .await
     .unwrap();
-    let ok = federated_token(
+    let ok = certs::federated_token(
         FED_ISSUER,
         FED_SUBJECT,
         "api://AzureADTokenExchange",
-        now() + 600,
+        now(),
+        600,
     );
     let (s, b) = redeem(&e, FED_CLIENT, &ok).await;
     assert_eq!(s, 200, "{b}");
@@ -284,36 +248,39 @@ async fn federated_assertion_from_a_registered_issuer_and_subject() {
     assert_eq!(redeem(&e, FED_CLIENT, &ok).await.0, 200);
     for (token, code) in [
         (
-            federated_token(
+            certs::federated_token(
                 "https://other.issuer",
                 FED_SUBJECT,
                 "api://AzureADTokenExchange",
-                now() + 600,
+                now(),
+                600,
             ),
             700_211,
         ),
         (
-            federated_token(
+            certs::federated_token(
                 FED_ISSUER,
                 "repo:contoso/ml:pull_request",
                 "api://AzureADTokenExchange",
-                now() + 600,
+                now(),
+                600,
             ),
             700_213,
         ),
         (
-            federated_token(FED_ISSUER, FED_SUBJECT, "api://something-else", now() + 600),
+            certs::federated_token(FED_ISSUER, FED_SUBJECT, "api://something-else", now(), 600),
             700_212,
         ),
     ] {
         let (s, b) = redeem(&e, FED_CLIENT, &token).await;
         assert_entra_error(&e, s, &b, 400, "invalid_request", code);
     }
-    let expired = federated_token(
+    let expired = certs::federated_token(
         FED_ISSUER,
         FED_SUBJECT,
         "api://AzureADTokenExchange",
-        now() - 3600,
+        now(),
+        -3600,
     );
     let (s, b) = redeem(&e, FED_CLIENT, &expired).await;
     assert_entra_error(&e, s, &b, 401, "invalid_client", 700_024);
@@ -376,7 +343,7 @@ async fn extreme_exp_and_nbf_are_judged_without_overflow() {
         let mut c = claims_for(&e, &format!("extreme-{i}"));
         c["exp"] = exp.clone();
         c["nbf"] = nbf.clone();
-        let (s, b) = redeem(&e, CERT_CLIENT, &sign(&cert, &h, &c)).await;
+        let (s, b) = redeem(&e, CERT_CLIENT, &cert.sign_jwt(&h, &c)).await;
         let fed = json!({"iss": FED_ISSUER, "sub": FED_SUBJECT, "aud": "api://AzureADTokenExchange", "exp": exp, "nbf": nbf});
         let fed = format!(
             "{}.{}.{}",
