@@ -83,8 +83,9 @@ pub(crate) struct DeviceFlow {
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) setup: Setup,
-    /// The access model of `setup.roles`; change the roles with [`State::update_roles`].
-    pub(crate) access: Access,
+    /// The access model of `setup.roles`, built at the first ARM decision (so that starting an
+    /// emulator stays cheap); change the roles with [`State::update_roles`].
+    access: std::sync::OnceLock<Access>,
     pub(crate) records: Vec<RecordedRequest>,
     pub(crate) faults: HashMap<Endpoint, VecDeque<Fault>>,
     pub(crate) clock_offset: i64,
@@ -105,7 +106,7 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(setup: Setup) -> Self {
         State {
-            access: Access::new(&setup.roles),
+            access: std::sync::OnceLock::new(),
             setup,
             records: Vec::new(),
             faults: HashMap::new(),
@@ -146,7 +147,12 @@ impl State {
     /// Changes the role assignments and rebuilds the access model.
     pub(crate) fn update_roles(&mut self, change: impl FnOnce(&mut Vec<RoleAssignment>)) {
         change(&mut self.setup.roles);
-        self.access = Access::new(&self.setup.roles);
+        self.access = std::sync::OnceLock::new();
+    }
+
+    /// The access model of the current role assignments.
+    pub(crate) fn access(&self) -> &Access {
+        self.access.get_or_init(|| Access::new(&self.setup.roles))
     }
 
     /// The tenant of principals that name none: the setup's first.

@@ -367,7 +367,7 @@ pub(crate) fn authorize(
     action: &str,
     scope: &str,
 ) -> Result<(), Resp> {
-    if st.access.allows(&caller.object_id, action, scope) {
+    if st.access().allows(&caller.object_id, action, scope) {
         Ok(())
     } else {
         Err(authorization_failed(req, caller, action, scope))
@@ -686,14 +686,14 @@ fn list_workspaces(shared: &Shared, st: &State, req: &Req, sub: &str, rg: Option
             None => format!("/subscriptions/{sub}"),
         };
         let action = format!("{MLS}/workspaces/read");
-        let all_visible = st.access.allows(&caller.object_id, &action, &scope);
+        let all_visible = st.access().allows(&caller.object_id, &action, &scope);
         let items: Vec<&Workspace> = st
             .setup
             .workspaces
             .iter()
             .filter(|w| w.subscription_id.eq_ignore_ascii_case(sub))
             .filter(|w| rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
-            .filter(|w| all_visible || st.access.allows(&caller.object_id, &action, &w.arm_id()))
+            .filter(|w| all_visible || st.access().allows(&caller.object_id, &action, &w.arm_id()))
             .collect();
         if !all_visible && items.is_empty() {
             return Err(authorization_failed(req, &caller, &action, &scope));
