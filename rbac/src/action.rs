@@ -169,6 +169,14 @@ impl ActionPattern {
         })
     }
 
+    /// The pattern that matches exactly `action` (an action holds no `*`).
+    pub(crate) fn literal(action: &Action) -> ActionPattern {
+        ActionPattern {
+            text: action.text.clone(),
+            variants: Box::new([action.lower.as_bytes().into()]),
+        }
+    }
+
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -6,9 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::action::ActionPattern;
 use crate::error::{Error, Result};
-use crate::role::{Permission, kind};
+use crate::json::{Owner, kind};
+use crate::role::{Permission, serialize_permissions};
 use crate::scope::Scope;
 
 /// The object id of the "Everyone" principal that deny assignments use (type `SystemDefined`).
@@ -165,7 +165,7 @@ pub struct DenyAssignment {
     /// `denyAssignmentName`.
     pub deny_assignment_name: String,
     /// What is denied: each entry's actions minus its not-actions, per plane.
-    #[serde(serialize_with = "ser_permissions")]
+    #[serde(serialize_with = "serialize_permissions")]
     pub permissions: Vec<Permission>,
     /// Where it applies.
     pub scope: Scope,
@@ -175,24 +175,6 @@ pub struct DenyAssignment {
     pub exclude_principals: Vec<Principal>,
     /// When true, it applies at `scope` only, not below.
     pub do_not_apply_to_child_scopes: bool,
-}
-
-fn ser_permissions<S: serde::Serializer>(perms: &[Permission], s: S) -> Result<S::Ok, S::Error> {
-    let v: Vec<Value> = perms
-        .iter()
-        .map(|p| {
-            let strs = |l: &[ActionPattern]| {
-                l.iter()
-                    .map(|a| Value::from(a.as_str()))
-                    .collect::<Vec<_>>()
-            };
-            serde_json::json!({
-                "actions": strs(&p.actions), "notActions": strs(&p.not_actions),
-                "dataActions": strs(&p.data_actions), "notDataActions": strs(&p.not_data_actions),
-            })
-        })
-        .collect();
-    v.serialize(s)
 }
 
 /// Reads one assignment in az's or ARM's shape (see [`RoleAssignment::from_json`]).
@@ -252,86 +234,57 @@ fn list(json: &str, what: &str) -> Result<Vec<Value>> {
     }
 }
 
-fn bad(which: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidAssignment {
-        assignment: which.to_owned(),
-        reason: reason.into(),
-    }
-}
-
 /// The object itself, or its `properties` member when it has one (ARM's shape).
-fn members<'a>(v: &'a Value, which: &str) -> Result<&'a Map<String, Value>> {
+fn members<'a>(v: &'a Value, which: Owner<'_>) -> Result<&'a Map<String, Value>> {
     let obj = v
         .as_object()
-        .ok_or_else(|| bad(which, "expected a json object"))?;
+        .ok_or_else(|| which.error("", "expected a json object"))?;
     match obj.get("properties") {
         Some(Value::Object(p)) => Ok(p),
         _ => Ok(obj),
     }
 }
 
-fn opt_str(obj: &Map<String, Value>, key: &str, which: &str) -> Result<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(bad(
-            which,
-            format!("field {key:?}: expected a string, found {}", kind(other)),
-        )),
-    }
-}
-
-fn req_str(obj: &Map<String, Value>, key: &str, which: &str) -> Result<String> {
-    match opt_str(obj, key, which)? {
-        Some(s) if !s.trim().is_empty() => Ok(s),
-        Some(_) => Err(bad(which, format!("field {key:?}: empty"))),
-        None => Err(bad(which, format!("field {key:?}: missing"))),
-    }
-}
-
-fn kind_of(obj: &Map<String, Value>, key: &str, which: &str) -> Result<PrincipalKind> {
-    Ok(match opt_str(obj, key, which)? {
+fn kind_of(obj: &Map<String, Value>, key: &str, which: Owner<'_>) -> Result<PrincipalKind> {
+    Ok(match which.opt_string(obj, key)? {
         None => PrincipalKind::Unknown,
         Some(s) => serde_json::from_value(Value::String(s)).unwrap_or(PrincipalKind::Unknown),
     })
 }
 
+fn scope(obj: &Map<String, Value>, which: Owner<'_>) -> Result<Scope> {
+    Scope::parse(&which.string(obj, "scope")?).map_err(|e| which.error("scope", e.to_string()))
+}
+
 fn assignment_from_value(v: &Value, index: usize) -> Result<RoleAssignment> {
     let outer_name = v.get("name").and_then(Value::as_str).map(str::to_owned);
-    let which = outer_name
-        .as_ref()
-        .map_or_else(|| format!("#{index}"), |n| format!("{n:?}"));
-    let obj = members(v, &which)?;
-    let scope_text = req_str(obj, "scope", &which)?;
-    let scope =
-        Scope::parse(&scope_text).map_err(|e| bad(&which, format!("field \"scope\": {e}")))?;
+    let which = outer_name.as_ref().map_or_else(
+        || format!("assignment #{index}"),
+        |n| format!("assignment {n:?}"),
+    );
+    let which = Owner::Assignment(&which);
+    let obj = members(v, which)?;
     let a = RoleAssignment {
+        scope: scope(obj, which)?,
         name: outer_name,
-        principal_id: req_str(obj, "principalId", &which)?,
-        principal_type: kind_of(obj, "principalType", &which)?,
-        role_definition_name: opt_str(obj, "roleDefinitionName", &which)?,
-        role_definition_id: opt_str(obj, "roleDefinitionId", &which)?,
-        scope,
-        condition: opt_str(obj, "condition", &which)?,
+        principal_id: which.string(obj, "principalId")?,
+        principal_type: kind_of(obj, "principalType", which)?,
+        role_definition_name: which.opt_string(obj, "roleDefinitionName")?,
+        role_definition_id: which.opt_string(obj, "roleDefinitionId")?,
+        condition: which.opt_string(obj, "condition")?,
     };
     if a.role_definition_name.is_none() && a.role_definition_id.is_none() {
-        return Err(bad(
-            &which,
-            "needs \"roleDefinitionName\" or \"roleDefinitionId\"",
-        ));
+        return Err(which.error("", "needs \"roleDefinitionName\" or \"roleDefinitionId\""));
     }
     Ok(a)
 }
 
-fn principals(obj: &Map<String, Value>, key: &str, which: &str) -> Result<Vec<Principal>> {
+fn principals(obj: &Map<String, Value>, key: &str, which: Owner<'_>) -> Result<Vec<Principal>> {
     let items = match obj.get(key) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(bad(
-                which,
-                format!("field {key:?}: expected an array, found {}", kind(other)),
-            ));
+            return Err(which.error(key, format!("expected an array, found {}", kind(other))));
         }
     };
     items
@@ -339,14 +292,12 @@ fn principals(obj: &Map<String, Value>, key: &str, which: &str) -> Result<Vec<Pr
         .enumerate()
         .map(|(i, p)| {
             let f = format!("{key}[{i}]");
-            let o = p.as_object().ok_or_else(|| {
-                bad(
-                    which,
-                    format!("field {f:?}: expected an object with \"id\" and \"type\""),
-                )
-            })?;
-            let id = req_str(o, "id", which)
-                .map_err(|_| bad(which, format!("field {f:?}: missing \"id\"")))?;
+            let o = p
+                .as_object()
+                .ok_or_else(|| which.error(&f, "expected an object with \"id\" and \"type\""))?;
+            let id = which
+                .string(o, "id")
+                .map_err(|_| which.error(&f, "missing \"id\""))?;
             Ok(Principal {
                 id,
                 kind: kind_of(o, "type", which)?,
@@ -363,90 +314,32 @@ fn deny_from_value(v: &Value, index: usize) -> Result<DenyAssignment> {
         .and_then(Value::as_str)
         .map_or_else(|| format!("#{index}"), |n| format!("{n:?}"));
     let which = format!("deny assignment {label}");
+    let which = Owner::Assignment(&which);
     let outer_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
-    let obj = members(v, &which)?;
-    let scope_text = req_str(obj, "scope", &which)?;
-    let scope =
-        Scope::parse(&scope_text).map_err(|e| bad(&which, format!("field \"scope\": {e}")))?;
-    let perms = match obj.get("permissions") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let f = format!("permissions[{i}]");
-                let o = p
-                    .as_object()
-                    .ok_or_else(|| bad(&which, format!("field {f:?}: expected an object")))?;
-                let list = |key: &str| -> Result<Vec<ActionPattern>> {
-                    match o.get(key) {
-                        None | Some(Value::Null) => Ok(Vec::new()),
-                        Some(Value::Array(xs)) => xs
-                            .iter()
-                            .enumerate()
-                            .map(|(j, x)| {
-                                let s = x.as_str().ok_or_else(|| {
-                                    bad(
-                                        &which,
-                                        format!("field \"{f}.{key}[{j}]\": expected a string"),
-                                    )
-                                })?;
-                                ActionPattern::parse(s).map_err(|e| {
-                                    bad(&which, format!("field \"{f}.{key}[{j}]\": {e}"))
-                                })
-                            })
-                            .collect(),
-                        Some(other) => Err(bad(
-                            &which,
-                            format!(
-                                "field \"{f}.{key}\": expected an array, found {}",
-                                kind(other)
-                            ),
-                        )),
-                    }
-                };
-                Ok(Permission {
-                    actions: list("actions")?,
-                    not_actions: list("notActions")?,
-                    data_actions: list("dataActions")?,
-                    not_data_actions: list("notDataActions")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?,
-        None | Some(Value::Null) => return Err(bad(&which, "field \"permissions\": missing")),
-        Some(other) => {
-            return Err(bad(
-                &which,
-                format!(
-                    "field \"permissions\": expected an array, found {}",
-                    kind(other)
-                ),
-            ));
-        }
-    };
+    let obj = members(v, which)?;
+    let scope = scope(obj, which)?;
+    let permissions = which.permissions(obj)?;
     let do_not = match obj.get("doNotApplyToChildScopes") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            return Err(bad(
-                &which,
-                format!(
-                    "field \"doNotApplyToChildScopes\": expected a boolean, found {}",
-                    kind(other)
-                ),
+            return Err(which.error(
+                "doNotApplyToChildScopes",
+                format!("expected a boolean, found {}", kind(other)),
             ));
         }
     };
-    let principals_list = principals(obj, "principals", &which)?;
+    let principals_list = principals(obj, "principals", which)?;
     if principals_list.is_empty() {
-        return Err(bad(&which, "field \"principals\": no principal"));
+        return Err(which.error("principals", "no principal"));
     }
     Ok(DenyAssignment {
-        id: opt_str(obj, "id", &which)?.or(outer_id),
-        deny_assignment_name: req_str(obj, "denyAssignmentName", &which)?,
-        permissions: perms,
+        id: which.opt_string(obj, "id")?.or(outer_id),
+        deny_assignment_name: which.string(obj, "denyAssignmentName")?,
+        permissions,
         scope,
         principals: principals_list,
-        exclude_principals: principals(obj, "excludePrincipals", &which)?,
+        exclude_principals: principals(obj, "excludePrincipals", which)?,
         do_not_apply_to_child_scopes: do_not,
     })
 }
@@ -537,17 +430,23 @@ mod tests {
         let err = |j: &str| DenyAssignment::from_json(j).unwrap_err().to_string();
         assert_eq!(
             err(r#"{"denyAssignmentName":"d","scope":"/","principals":[{"id":"p"}]}"#),
-            r#"invalid assignment deny assignment "d": field "permissions": missing"#
+            r#"invalid deny assignment "d": field "permissions": missing"#
         );
         assert_eq!(
             err(
                 r#"{"denyAssignmentName":"d","scope":"/","permissions":[{"actions":["x"]}],"principals":[{"id":"p"}]}"#
             ),
-            r#"invalid assignment deny assignment "d": field "permissions[0].actions[0]": invalid action "x": expected {Company}.{Provider}/{resourceType}/{action}"#
+            r#"invalid deny assignment "d": field "permissions[0].actions[0]": invalid action "x": expected {Company}.{Provider}/{resourceType}/{action}"#
+        );
+        assert_eq!(
+            err(
+                r#"{"denyAssignmentName":"d","scope":"/","permissions":[{"notActions":[1]}],"principals":[{"id":"p"}]}"#
+            ),
+            r#"invalid deny assignment "d": field "permissions[0].notActions[0]": expected a string, found a number"#
         );
         assert_eq!(
             err(r#"{"denyAssignmentName":"d","scope":"/","permissions":[],"principals":[]}"#),
-            r#"invalid assignment deny assignment "d": field "principals": no principal"#
+            r#"invalid deny assignment "d": field "principals": no principal"#
         );
     }
 

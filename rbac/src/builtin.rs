@@ -43,10 +43,7 @@ pub fn roles() -> &'static [RoleDefinition] {
 
 /// A built-in role by display name or GUID, case-insensitively.
 pub fn role(name_or_id: &str) -> Option<&'static RoleDefinition> {
-    roles().iter().find(|r| {
-        r.role_name.eq_ignore_ascii_case(name_or_id)
-            || r.guid().is_some_and(|g| g.eq_ignore_ascii_case(name_or_id))
-    })
+    roles().iter().find(|r| r.is_named(name_or_id))
 }
 
 /// The `Microsoft.MachineLearningServices` operations embedded in the crate.

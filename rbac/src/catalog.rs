@@ -1,11 +1,12 @@
 //! The operation catalog: every operation string the crate knows in advance (the embedded
 //! `Microsoft.MachineLearningServices` operations and every literal string in the built-in
 //! roles). An [`Action`](crate::Action) in the catalog carries its index, and a compiled role
-//! answers for it with one bit test.
+//! answers for it with one bit test. [`operations`] tells which plane each operation is on.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::action::Plane;
 use crate::builtin;
 
 struct Catalog {
@@ -65,6 +66,41 @@ pub(crate) fn name(i: usize) -> &'static str {
     &catalog().names[i]
 }
 
+/// The catalog's operations of `plane`: the embedded operations by their `isDataAction`, the
+/// built-in roles' literals by the list they appear in. Only least-privilege counts need this.
+pub(crate) fn operations(plane: Plane) -> &'static Bits {
+    static PLANES: OnceLock<(Bits, Bits)> = OnceLock::new();
+    let (control, data) = PLANES.get_or_init(|| {
+        let (mut control, mut data) = (Bits::new(), Bits::new());
+        let mark = |s: &str, bits: &mut Bits| {
+            if let Some(i) = index_of(&s.to_ascii_lowercase()) {
+                bits.set(i as usize);
+            }
+        };
+        for op in builtin::ml_operations() {
+            let bits = if op.is_data_action {
+                &mut data
+            } else {
+                &mut control
+            };
+            mark(&op.name, bits);
+        }
+        for p in builtin::roles().iter().flat_map(|r| &r.permissions) {
+            for a in p.actions.iter().chain(&p.not_actions) {
+                mark(a.as_str(), &mut control);
+            }
+            for a in p.data_actions.iter().chain(&p.not_data_actions) {
+                mark(a.as_str(), &mut data);
+            }
+        }
+        (control, data)
+    });
+    match plane {
+        Plane::Control => control,
+        Plane::Data => data,
+    }
+}
+
 /// A fixed-size bit set over the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Bits(Box<[u64]>);
@@ -94,8 +130,11 @@ impl Bits {
         }
     }
 
-    pub(crate) fn count(&self) -> usize {
-        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    /// How many of the set's elements are in `within` but not in `except`.
+    pub(crate) fn count_within_except(&self, within: &Bits, except: &Bits) -> usize {
+        (self.0.iter().zip(&within.0).zip(&except.0))
+            .map(|((a, w), e)| (a & w & !e).count_ones() as usize)
+            .sum()
     }
 }
 
@@ -124,7 +163,22 @@ mod tests {
         b.set(3);
         b.set(70);
         assert!(b.get(3) && b.get(70) && !b.get(4) && !b.get(100_000));
-        assert_eq!(b.count(), 2);
         assert_eq!(name(0), "microsoft.machinelearningservices/register/action");
+        let mut all = operations(Plane::Control).clone();
+        all.union_with(operations(Plane::Data));
+        let none = Bits::new();
+        assert_eq!(b.count_within_except(&all, &none), 2);
+        assert_eq!(
+            all.count_within_except(&all, &none),
+            len(),
+            "every operation is on some plane"
+        );
+        assert_eq!(all.count_within_except(&all, &b), len() - 2);
+        let blob_read =
+            index_of("microsoft.storage/storageaccounts/blobservices/containers/blobs/read")
+                .unwrap();
+        assert!(operations(Plane::Data).get(blob_read));
+        assert!(!operations(Plane::Control).get(blob_read));
+        assert!(operations(Plane::Control).get(0) && !operations(Plane::Data).get(0));
     }
 }

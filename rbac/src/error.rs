@@ -34,7 +34,8 @@ pub enum Error {
     },
     /// A role assignment or deny assignment is malformed or refers to something unknown.
     InvalidAssignment {
-        /// Which assignment (its name, or its position in the list).
+        /// Which assignment, by its name or its position in the list: `assignment "name"`,
+        /// `assignment #2`, `deny assignment "name"`.
         assignment: String,
         /// What is wrong.
         reason: String,
@@ -127,7 +128,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::InvalidAssignment { assignment, reason } => {
-                write!(f, "invalid assignment {assignment}: {reason}")
+                write!(f, "invalid {assignment}: {reason}")
             }
             Error::UnknownRole { role, assignment } => {
                 write!(

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::action::{Action, Plane};
 use crate::model::{AccessModel, AssignmentId, Decision, DenyAssignmentId};
-use crate::role::{self, Eval, Permission};
-use crate::scope::{Scope, covers_norm};
+use crate::role::{self, Eval};
+use crate::scope::Scope;
 
 /// A role assignment that grants the action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,10 +93,6 @@ pub struct Explanation {
     pub covering_assignments: usize,
 }
 
-fn first_match<'a>(perms: &'a [Permission], plane: Plane, action: &Action) -> Eval<'a> {
-    role::eval(perms, plane, action.lower())
-}
-
 impl AccessModel {
     /// Explains [`check`](Self::check): which assignment, role and pattern allow the action, or
     /// why nothing does (no assignment covers it, `NotActions` removed it from these roles, this
@@ -107,10 +103,11 @@ impl AccessModel {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let is_group = |p: &str| groups.iter().any(|g| g.eq_ignore_ascii_case(p));
-        let is_self = |p: &str| p.eq_ignore_ascii_case(principal_id) || is_group(p);
+        let is_self = |p: &str| {
+            p.eq_ignore_ascii_case(principal_id) || groups.iter().any(|g| g.eq_ignore_ascii_case(p))
+        };
         let target = scope.norm();
-        let reaches = |outer: &Scope| -> bool { self.reaches(outer, target) };
+        let eval = |perms| role::eval(perms, action.plane(), action.lower());
 
         let mut denies = Vec::new();
         for (i, d) in self.denies.iter().enumerate() {
@@ -119,15 +116,10 @@ impl AccessModel {
                 .iter()
                 .any(|p| p.is_everyone() || is_self(&p.id))
                 && !d.exclude_principals.iter().any(|p| is_self(&p.id));
-            let in_scope = if d.do_not_apply_to_child_scopes {
-                d.scope.norm() == target
-            } else {
-                reaches(&d.scope)
-            };
-            if !(applies && in_scope) {
+            if !(applies && self.deny_reaches(i, target)) {
                 continue;
             }
-            if let Eval::Granted(p) = first_match(&d.permissions, action.plane(), action) {
+            if let Eval::Granted(p) = eval(&d.permissions) {
                 denies.push(DenyDetail {
                     deny_assignment: DenyAssignmentId(i as u32),
                     name: d.deny_assignment_name.clone(),
@@ -137,17 +129,15 @@ impl AccessModel {
                 });
             }
         }
-        let (mut grants, mut removals, mut covering) = (Vec::new(), Vec::new(), 0);
-        for (i, a) in self.assignments.iter().enumerate() {
-            if a.condition.is_some() || !is_self(&a.principal_id) || !reaches(&a.scope) {
-                continue;
-            }
-            covering += 1;
-            let role = &self.roles[self.assignment_role[i] as usize];
+        let covering = self.covering_assignments(principal_id, scope);
+        let (mut grants, mut removals) = (Vec::new(), Vec::new());
+        for &i in &covering {
+            let a = &self.assignments[i as usize];
+            let role = &self.roles[self.assignment_role[i as usize] as usize];
             let via_group = !a.principal_id.eq_ignore_ascii_case(principal_id);
-            match first_match(&role.permissions, action.plane(), action) {
+            match eval(&role.permissions) {
                 Eval::Granted(p) => grants.push(GrantDetail {
-                    assignment: AssignmentId(i as u32),
+                    assignment: AssignmentId(i),
                     assignment_name: a.name.clone(),
                     assigned_to: a.principal_id.clone(),
                     via_group,
@@ -159,7 +149,7 @@ impl AccessModel {
                     pattern,
                     not_pattern,
                 } => removals.push(RemovalDetail {
-                    assignment: AssignmentId(i as u32),
+                    assignment: AssignmentId(i),
                     assigned_to: a.principal_id.clone(),
                     via_group,
                     role: role.role_name.clone(),
@@ -186,24 +176,8 @@ impl AccessModel {
             grants,
             removals,
             denies,
-            covering_assignments: covering,
+            covering_assignments: covering.len(),
         }
-    }
-
-    /// Whether an assignment at `outer` reaches the normalised scope `target`, following the
-    /// management-group hierarchy.
-    fn reaches(&self, outer: &Scope, target: &str) -> bool {
-        let mut stack = vec![outer.norm().to_owned()];
-        let mut seen = std::collections::BTreeSet::new();
-        while let Some(s) = stack.pop() {
-            if covers_norm(&s, target) {
-                return true;
-            }
-            if seen.insert(s.clone()) {
-                stack.extend(self.children.get(&s).into_iter().flatten().cloned());
-            }
-        }
-        false
     }
 }
 

@@ -106,6 +106,7 @@ pub mod builtin;
 mod catalog;
 mod error;
 mod explain;
+mod json;
 mod model;
 mod role;
 mod scope;

@@ -93,14 +93,6 @@ pub(crate) struct CompiledPermissions {
     data: (Bits, Bits),
 }
 
-/// The fast answer for one action: granted, removed by exclusions, or untouched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fast {
-    Granted,
-    Removed,
-    None,
-}
-
 impl CompiledPermissions {
     pub(crate) fn new(perms: &[Permission]) -> CompiledPermissions {
         let plane = |plane: Plane| {
@@ -120,38 +112,25 @@ impl CompiledPermissions {
         }
     }
 
+    /// Whether `perms`, which this was compiled from, grant `action`.
     #[inline]
-    fn eval(&self, perms: &[Permission], action: &Action) -> Fast {
-        if let Some(i) = action.known() {
-            let (g, r) = match action.plane() {
-                Plane::Control => &self.control,
-                Plane::Data => &self.data,
-            };
-            if g.get(i) {
-                Fast::Granted
-            } else if r.get(i) {
-                Fast::Removed
-            } else {
-                Fast::None
-            }
-        } else {
-            match role::eval(perms, action.plane(), action.lower()) {
-                Eval::Granted(_) => Fast::Granted,
-                Eval::Removed { .. } => Fast::Removed,
-                Eval::None => Fast::None,
-            }
+    fn grants(&self, perms: &[Permission], action: &Action) -> bool {
+        match (action.known(), action.plane()) {
+            (Some(i), Plane::Control) => self.control.0.get(i),
+            (Some(i), Plane::Data) => self.data.0.get(i),
+            (None, plane) => matches!(role::eval(perms, plane, action.lower()), Eval::Granted(_)),
         }
     }
 
-    pub(crate) fn granted_count(&self) -> usize {
-        self.control.0.count() + self.data.0.count()
-    }
-
-    pub(crate) fn granted_bits(&self, plane: Plane) -> &Bits {
-        match plane {
-            Plane::Control => &self.control.0,
-            Plane::Data => &self.data.0,
-        }
+    /// How many catalog operations the permissions grant, each on its own plane, besides
+    /// `requested` (control, data).
+    pub(crate) fn granted_besides(&self, requested: &(Bits, Bits)) -> usize {
+        let (control, data) = (
+            catalog::operations(Plane::Control),
+            catalog::operations(Plane::Data),
+        );
+        self.control.0.count_within_except(control, &requested.0)
+            + self.data.0.count_within_except(data, &requested.1)
     }
 }
 
@@ -178,10 +157,22 @@ struct PrincipalEntry {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct CompiledDeny {
+struct CompiledDeny {
     scopes: Vec<Box<str>>,
     exact: bool,
     perms: CompiledPermissions,
+}
+
+impl CompiledDeny {
+    /// Whether the deny assignment applies at the normalised scope `target`.
+    #[inline]
+    fn covers(&self, target: &str) -> bool {
+        if self.exact {
+            self.scopes.iter().any(|s| **s == *target)
+        } else {
+            self.scopes.iter().any(|s| covers_norm(s, target))
+        }
+    }
 }
 
 /// Roles, role assignments, deny assignments and group memberships, compiled so that
@@ -192,7 +183,6 @@ pub(crate) struct CompiledDeny {
 #[derive(Debug, Clone)]
 pub struct AccessModel {
     pub(crate) roles: Vec<RoleDefinition>,
-    compiled: Vec<CompiledPermissions>,
     /// Every role's bits in one array, `4 * words` per role: control granted, control removed,
     /// data granted, data removed.
     role_bits: Box<[u64]>,
@@ -204,8 +194,6 @@ pub struct AccessModel {
     everyone_denies: Vec<u32>,
     entries: Vec<PrincipalEntry>,
     slots: Box<[u32]>,
-    /// Parent scope (normalised) → child scopes (normalised), from the management-group hierarchy.
-    pub(crate) children: BTreeMap<String, Vec<String>>,
 }
 
 /// Builds an [`AccessModel`]; see [`AccessModel::builder`].
@@ -523,7 +511,6 @@ impl AccessModelBuilder {
             .collect();
         Ok(AccessModel {
             roles,
-            compiled,
             role_bits,
             words,
             assignments: self.assignments,
@@ -533,7 +520,6 @@ impl AccessModelBuilder {
             everyone_denies,
             entries,
             slots,
-            children,
         })
     }
 }
@@ -584,12 +570,28 @@ impl AccessModel {
     #[inline]
     fn deny_hits(&self, d: u32, action: &Action, target: &str) -> bool {
         let cd = &self.compiled_denies[d as usize];
-        cd.perms.eval(&self.denies[d as usize].permissions, action) == Fast::Granted
-            && if cd.exact {
-                cd.scopes.iter().any(|s| **s == *target)
-            } else {
-                cd.scopes.iter().any(|s| covers_norm(s, target))
-            }
+        cd.perms
+            .grants(&self.denies[d as usize].permissions, action)
+            && cd.covers(target)
+    }
+
+    /// The role assignments that [`check`](Self::check) considers for `principal_id` at
+    /// `scope`, in order: those to the principal or its groups, without a condition, at the
+    /// scope or above it (through the management-group hierarchy too).
+    pub(crate) fn covering_assignments(&self, principal_id: &str, scope: &Scope) -> Vec<u32> {
+        let mut ids: Vec<u32> = (self.entry(principal_id).into_iter())
+            .flat_map(|e| &e.grants)
+            .filter(|g| scope.is_covered_by(&g.scope, g.key))
+            .map(|g| g.assignment)
+            .collect();
+        // Grants are in assignment order, one per scope an assignment reaches.
+        ids.dedup();
+        ids
+    }
+
+    /// Whether deny assignment `d` applies at the normalised scope `target`.
+    pub(crate) fn deny_reaches(&self, d: usize, target: &str) -> bool {
+        self.compiled_denies[d].covers(target)
     }
 
     /// Decides whether `principal_id` may perform `action` at `scope`, as Azure does:
@@ -674,12 +676,11 @@ impl AccessModel {
             if !scope.is_covered_by(&g.scope, g.key) {
                 continue;
             }
-            let r = self.compiled[g.role as usize]
-                .eval(&self.roles[g.role as usize].permissions, action);
-            match r {
-                Fast::Granted => return Decision::Allowed(AssignmentId(g.assignment)),
-                Fast::Removed => removed = true,
-                Fast::None => {}
+            let perms = &self.roles[g.role as usize].permissions;
+            match role::eval(perms, action.plane(), action.lower()) {
+                Eval::Granted(_) => return Decision::Allowed(AssignmentId(g.assignment)),
+                Eval::Removed { .. } => removed = true,
+                Eval::None => {}
             }
         }
         if removed {
@@ -702,10 +703,7 @@ impl AccessModel {
 
     /// A role of the model by name or GUID, case-insensitively.
     pub fn role(&self, name_or_id: &str) -> Option<&RoleDefinition> {
-        self.roles.iter().find(|r| {
-            r.role_name.eq_ignore_ascii_case(name_or_id)
-                || r.guid().is_some_and(|g| g.eq_ignore_ascii_case(name_or_id))
-        })
+        self.roles.iter().find(|r| r.is_named(name_or_id))
     }
 
     /// The role assignments, in the order they were added.

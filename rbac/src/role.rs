@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::action::{Action, ActionPattern, Plane};
 use crate::error::{Error, Result};
+use crate::json::{Owner, kind};
 use crate::scope::Scope;
 
 /// Whether a role is built into Azure or defined by a tenant.
@@ -135,15 +136,14 @@ impl RoleDefinition {
     fn from_value(v: &Value, index: usize) -> Result<RoleDefinition> {
         let fallback = format!("#{index}");
         let Some(obj) = v.as_object() else {
-            return Err(invalid(&fallback, "", "expected a json object"));
+            return Err(Owner::Role(&fallback).error("", "expected a json object"));
         };
         let az = obj.contains_key("roleName") || obj.contains_key("permissions");
         let ps = obj.contains_key("Name") || obj.contains_key("Actions");
         match (az, ps) {
             (true, _) => from_az(obj, &fallback),
             (false, true) => from_powershell(obj, &fallback),
-            (false, false) => Err(invalid(
-                &fallback,
+            (false, false) => Err(Owner::Role(&fallback).error(
                 "",
                 "expected az's \"roleName\" and \"permissions\" or PowerShell's \"Name\" and \"Actions\" members",
             )),
@@ -155,6 +155,14 @@ impl RoleDefinition {
         self.name
             .as_deref()
             .or_else(|| self.id.as_deref().and_then(|id| id.rsplit('/').next()))
+    }
+
+    /// Whether `name_or_id` is the role's display name or GUID, case-insensitively.
+    pub(crate) fn is_named(&self, name_or_id: &str) -> bool {
+        self.role_name.eq_ignore_ascii_case(name_or_id)
+            || self
+                .guid()
+                .is_some_and(|g| g.eq_ignore_ascii_case(name_or_id))
     }
 
     /// Whether the role may be assigned at `scope`: one of its assignable scopes covers it.
@@ -184,8 +192,7 @@ impl RoleDefinition {
     pub fn to_powershell_json(&self) -> Result<Value> {
         let excludes = |p: &Permission| !p.not_actions.is_empty() || !p.not_data_actions.is_empty();
         if self.permissions.len() > 1 && self.permissions.iter().any(excludes) {
-            return Err(invalid(
-                &self.role_name,
+            return Err(Owner::Role(&self.role_name).error(
                 "permissions",
                 "several entries with NotActions or NotDataActions cannot be merged into PowerShell's one entry without changing what the role grants; use the az JSON shape",
             ));
@@ -219,159 +226,41 @@ impl RoleDefinition {
     }
 }
 
-fn invalid(role: &str, field: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidRoleDefinition {
-        role: role.to_owned(),
-        field: field.to_owned(),
-        reason: reason.into(),
-    }
-}
-
-fn string_member(
-    obj: &Map<String, Value>,
-    key: &str,
-    role: &str,
-    required: bool,
-) -> Result<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) if !required => Ok(None),
-        None | Some(Value::Null) => Err(invalid(role, key, "missing")),
-        Some(Value::String(s)) if required && s.trim().is_empty() => {
-            Err(invalid(role, key, "empty"))
-        }
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid(
-            role,
-            key,
-            format!("expected a string, found {}", kind(other)),
-        )),
-    }
-}
-
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn string_list<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    role: &str,
-    field: &str,
-) -> Result<Vec<&'a str>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.as_str().ok_or_else(|| {
-                    invalid(
-                        role,
-                        &format!("{field}[{i}]"),
-                        format!("expected a string, found {}", kind(v)),
-                    )
-                })
-            })
-            .collect(),
-        Some(other) => Err(invalid(
-            role,
-            field,
-            format!("expected an array of strings, found {}", kind(other)),
-        )),
-    }
-}
-
-fn patterns(
-    obj: &Map<String, Value>,
-    key: &str,
-    role: &str,
-    field: &str,
-) -> Result<Vec<ActionPattern>> {
-    string_list(obj, key, role, field)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            ActionPattern::parse(s)
-                .map_err(|e| invalid(role, &format!("{field}[{i}]"), e.to_string()))
-        })
-        .collect()
-}
-
-fn scopes(obj: &Map<String, Value>, key: &str, role: &str) -> Result<Vec<Scope>> {
+/// The required list of assignable scopes.
+fn scopes(obj: &Map<String, Value>, key: &str, role: Owner<'_>) -> Result<Vec<Scope>> {
     if obj.get(key).is_none_or(Value::is_null) {
-        return Err(invalid(role, key, "missing"));
+        return Err(role.error(key, "missing"));
     }
-    string_list(obj, key, role, key)?
+    role.strings(obj, key, key)?
         .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            Scope::parse(s).map_err(|e| invalid(role, &format!("{key}[{i}]"), e.to_string()))
+            Scope::parse(s).map_err(|e| role.error(&format!("{key}[{i}]"), e.to_string()))
         })
         .collect()
 }
 
 fn from_az(obj: &Map<String, Value>, fallback: &str) -> Result<RoleDefinition> {
-    let role_name = string_member(obj, "roleName", fallback, true)?.unwrap_or_default();
+    let role_name = Owner::Role(fallback).string(obj, "roleName")?;
     let r = format!("{role_name:?}");
-    let role_type = match string_member(obj, "roleType", &r, false)?.as_deref() {
+    let role = Owner::Role(&r);
+    let role_type = match role.opt_string(obj, "roleType")?.as_deref() {
         None => RoleType::Custom,
         Some(t) if t.eq_ignore_ascii_case("BuiltInRole") => RoleType::BuiltIn,
         Some(t) if t.eq_ignore_ascii_case("CustomRole") => RoleType::Custom,
         Some(t) => {
-            return Err(invalid(
-                &r,
+            return Err(role.error(
                 "roleType",
                 format!("expected \"BuiltInRole\" or \"CustomRole\", found {t:?}"),
             ));
         }
     };
-    let permissions = match obj.get("permissions") {
-        None | Some(Value::Null) => return Err(invalid(&r, "permissions", "missing")),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let f = format!("permissions[{i}]");
-                let Some(p) = p.as_object() else {
-                    return Err(invalid(
-                        &r,
-                        &f,
-                        format!("expected an object, found {}", kind(p)),
-                    ));
-                };
-                Ok(Permission {
-                    actions: patterns(p, "actions", &r, &format!("{f}.actions"))?,
-                    not_actions: patterns(p, "notActions", &r, &format!("{f}.notActions"))?,
-                    data_actions: patterns(p, "dataActions", &r, &format!("{f}.dataActions"))?,
-                    not_data_actions: patterns(
-                        p,
-                        "notDataActions",
-                        &r,
-                        &format!("{f}.notDataActions"),
-                    )?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?,
-        Some(other) => {
-            return Err(invalid(
-                &r,
-                "permissions",
-                format!("expected an array, found {}", kind(other)),
-            ));
-        }
-    };
+    let permissions = role.permissions(obj)?;
     Ok(RoleDefinition {
-        name: string_member(obj, "name", &r, false)?,
-        id: string_member(obj, "id", &r, false)?,
-        description: string_member(obj, "description", &r, false)?.unwrap_or_default(),
-        assignable_scopes: scopes(obj, "assignableScopes", &r)?,
+        name: role.opt_string(obj, "name")?,
+        id: role.opt_string(obj, "id")?,
+        description: role.opt_string(obj, "description")?.unwrap_or_default(),
+        assignable_scopes: scopes(obj, "assignableScopes", role)?,
         role_name,
         role_type,
         permissions,
@@ -379,14 +268,14 @@ fn from_az(obj: &Map<String, Value>, fallback: &str) -> Result<RoleDefinition> {
 }
 
 fn from_powershell(obj: &Map<String, Value>, fallback: &str) -> Result<RoleDefinition> {
-    let role_name = string_member(obj, "Name", fallback, true)?.unwrap_or_default();
+    let role_name = Owner::Role(fallback).string(obj, "Name")?;
     let r = format!("{role_name:?}");
+    let role = Owner::Role(&r);
     let role_type = match obj.get("IsCustom") {
         None | Some(Value::Null) | Some(Value::Bool(true)) => RoleType::Custom,
         Some(Value::Bool(false)) => RoleType::BuiltIn,
         Some(other) => {
-            return Err(invalid(
-                &r,
+            return Err(role.error(
                 "IsCustom",
                 format!("expected a boolean, found {}", kind(other)),
             ));
@@ -395,40 +284,50 @@ fn from_powershell(obj: &Map<String, Value>, fallback: &str) -> Result<RoleDefin
     if obj.get("Actions").is_none_or(Value::is_null)
         && obj.get("DataActions").is_none_or(Value::is_null)
     {
-        return Err(invalid(
-            &r,
-            "Actions",
-            "missing (a role needs Actions or DataActions)",
-        ));
+        return Err(role.error("Actions", "missing (a role needs Actions or DataActions)"));
     }
+    let list = |key: &str| role.patterns(obj, key, key);
     let permission = Permission {
-        actions: patterns(obj, "Actions", &r, "Actions")?,
-        not_actions: patterns(obj, "NotActions", &r, "NotActions")?,
-        data_actions: patterns(obj, "DataActions", &r, "DataActions")?,
-        not_data_actions: patterns(obj, "NotDataActions", &r, "NotDataActions")?,
+        actions: list("Actions")?,
+        not_actions: list("NotActions")?,
+        data_actions: list("DataActions")?,
+        not_data_actions: list("NotDataActions")?,
     };
-    let id = string_member(obj, "Id", &r, false)?;
+    let id = role.opt_string(obj, "Id")?;
     Ok(RoleDefinition {
         name: id
             .as_deref()
             .and_then(|i| i.rsplit('/').next())
             .map(str::to_owned),
         id,
-        description: string_member(obj, "Description", &r, false)?.unwrap_or_default(),
-        assignable_scopes: scopes(obj, "AssignableScopes", &r)?,
+        description: role.opt_string(obj, "Description")?.unwrap_or_default(),
+        assignable_scopes: scopes(obj, "AssignableScopes", role)?,
         role_name,
         role_type,
         permissions: vec![permission],
     })
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AzPermission<'a> {
-    actions: &'a [ActionPattern],
-    not_actions: &'a [ActionPattern],
-    data_actions: &'a [ActionPattern],
-    not_data_actions: &'a [ActionPattern],
+/// Serialises permission entries in az's shape (`actions`, `notActions`, `dataActions`,
+/// `notDataActions`), for role definitions and deny assignments.
+pub(crate) fn serialize_permissions<S: Serializer>(
+    perms: &[Permission],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct AzPermission<'a> {
+        actions: &'a [ActionPattern],
+        not_actions: &'a [ActionPattern],
+        data_actions: &'a [ActionPattern],
+        not_data_actions: &'a [ActionPattern],
+    }
+    s.collect_seq(perms.iter().map(|p| AzPermission {
+        actions: &p.actions,
+        not_actions: &p.not_actions,
+        data_actions: &p.data_actions,
+        not_data_actions: &p.not_data_actions,
+    }))
 }
 
 #[derive(Serialize)]
@@ -440,7 +339,8 @@ struct AzRole<'a> {
     id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
-    permissions: Vec<AzPermission<'a>>,
+    #[serde(serialize_with = "serialize_permissions")]
+    permissions: &'a [Permission],
     role_name: &'a str,
     role_type: &'static str,
     #[serde(rename = "type")]
@@ -455,16 +355,7 @@ impl Serialize for RoleDefinition {
             description: &self.description,
             id: self.id.as_deref(),
             name: self.name.as_deref(),
-            permissions: self
-                .permissions
-                .iter()
-                .map(|p| AzPermission {
-                    actions: &p.actions,
-                    not_actions: &p.not_actions,
-                    data_actions: &p.data_actions,
-                    not_data_actions: &p.not_data_actions,
-                })
-                .collect(),
+            permissions: &self.permissions,
             role_name: &self.role_name,
             role_type: self.role_type.as_az_str(),
             ty: "Microsoft.Authorization/roleDefinitions",

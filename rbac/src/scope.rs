@@ -44,7 +44,7 @@ pub struct Scope {
     text: Box<str>,
     /// Lowercased segments joined by `/`, each preceded by `/`; the root is empty.
     norm: Box<str>,
-    /// For each segment depth `k + 1`: the end of that prefix in `norm` and its hash.
+    /// For each segment depth `k + 1`: the hash of that prefix of `norm`.
     /// Kept inline (no pointer to follow in a check); deeper prefixes have no hash.
     prefixes: [u64; HASHED_DEPTH],
     /// The number of segments.
@@ -82,7 +82,7 @@ impl Scope {
         };
         let hashes = prefix_hashes(&norm);
         let mut prefixes = [0; HASHED_DEPTH];
-        for (slot, &(_, h)) in prefixes.iter_mut().zip(&hashes) {
+        for (slot, &h) in prefixes.iter_mut().zip(&hashes) {
             *slot = h;
         }
         let depth = hashes.len() as u32;
@@ -198,24 +198,24 @@ impl ScopeKey {
         let p = prefix_hashes(norm);
         ScopeKey {
             depth: p.len() as u32,
-            hash: p.last().map_or(0, |&(_, h)| h),
+            hash: p.last().copied().unwrap_or(0),
         }
     }
 }
 
-/// `(end, hash)` of every segment prefix of a normalised scope (`/a/b` → `/a`, `/a/b`).
-fn prefix_hashes(norm: &str) -> Vec<(u32, u64)> {
+/// The hash of every segment prefix of a normalised scope (`/a/b` → `/a`, `/a/b`).
+fn prefix_hashes(norm: &str) -> Vec<u64> {
     let b = norm.as_bytes();
     let mut out = Vec::new();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, &c) in b.iter().enumerate() {
         if c == b'/' && i > 0 {
-            out.push((i as u32, h));
+            out.push(h);
         }
         h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     if !b.is_empty() {
-        out.push((b.len() as u32, h));
+        out.push(h);
     }
     out
 }

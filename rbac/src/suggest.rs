@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::action::{Action, ActionPattern, Plane};
 use crate::builtin;
-use crate::catalog::{self, Bits};
+use crate::catalog::Bits;
 use crate::error::Result;
 use crate::model::CompiledPermissions;
 use crate::role::{Permission, RoleDefinition, RoleType};
@@ -81,20 +81,21 @@ pub fn least_privilege(actions: &[Action], scope: &Scope) -> Result<Suggestion> 
 ///
 /// "Fewest other permissions" counts the operations of the embedded catalog (the
 /// `Microsoft.MachineLearningServices` operations and every literal operation in the built-in
-/// roles) that the role grants besides the requested ones, on both planes. Ties go to the role
+/// roles) that the role grants besides the requested ones, each on its own plane: a data
+/// operation counts when `DataActions` grant it, not when `Actions` patterns such as `*/read`
+/// match its string. Ties go to the role
 /// without open-ended wildcards, then to fewer patterns, then by name.
 pub fn least_privilege_among(
     roles: &[RoleDefinition],
     actions: &[Action],
     scope: &Scope,
 ) -> Result<Suggestion> {
-    let mut requested_control = Bits::new();
-    let mut requested_data = Bits::new();
+    let mut requested = (Bits::new(), Bits::new());
     for a in actions {
         if let Some(i) = a.known() {
             match a.plane() {
-                Plane::Control => requested_control.set(i as usize),
-                Plane::Data => requested_data.set(i as usize),
+                Plane::Control => requested.0.set(i as usize),
+                Plane::Data => requested.1.set(i as usize),
             }
         }
     }
@@ -102,13 +103,7 @@ pub fn least_privilege_among(
         .iter()
         .filter(|r| r.is_assignable_at(scope) && actions.iter().all(|a| r.grants(a)))
         .map(|r| {
-            let c = CompiledPermissions::new(&r.permissions);
-            let requested_granted = (0..catalog::len() as u32)
-                .filter(|&i| {
-                    (requested_control.get(i) && c.granted_bits(Plane::Control).get(i))
-                        || (requested_data.get(i) && c.granted_bits(Plane::Data).get(i))
-                })
-                .count();
+            let extra = CompiledPermissions::new(&r.permissions).granted_besides(&requested);
             let patterns = r
                 .permissions
                 .iter()
@@ -122,7 +117,7 @@ pub fn least_privilege_among(
             let choice = RoleChoice {
                 role_name: r.role_name.clone(),
                 role_id: r.guid().map(str::to_owned),
-                extra_permissions_count: c.granted_count() - requested_granted,
+                extra_permissions_count: extra,
                 open_ended,
             };
             (choice, patterns)
@@ -140,7 +135,7 @@ pub fn least_privilege_among(
     Ok(Suggestion {
         builtin: candidates.first().cloned(),
         candidates,
-        custom_role: custom_role(actions, scope)?,
+        custom_role: custom_role(actions, scope),
     })
 }
 
@@ -154,7 +149,7 @@ fn open_ended(p: &ActionPattern) -> bool {
 }
 
 /// A custom role that grants exactly `actions` at `scope`.
-fn custom_role(actions: &[Action], scope: &Scope) -> Result<RoleDefinition> {
+fn custom_role(actions: &[Action], scope: &Scope) -> RoleDefinition {
     let mut permission = Permission::default();
     let mut seen: Vec<&Action> = Vec::new();
     for a in actions {
@@ -162,13 +157,13 @@ fn custom_role(actions: &[Action], scope: &Scope) -> Result<RoleDefinition> {
             continue;
         }
         seen.push(a);
-        let p = ActionPattern::parse(a.as_str())?;
+        let p = ActionPattern::literal(a);
         match a.plane() {
             Plane::Control => permission.actions.push(p),
             Plane::Data => permission.data_actions.push(p),
         }
     }
-    Ok(RoleDefinition {
+    RoleDefinition {
         role_name: "Least privilege (generated)".to_owned(),
         name: None,
         id: None,
@@ -179,18 +174,37 @@ fn custom_role(actions: &[Action], scope: &Scope) -> Result<RoleDefinition> {
         ),
         permissions: vec![permission],
         assignable_scopes: vec![scope.clone()],
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog;
 
     fn check(pattern: &str, expected: bool) {
         assert_eq!(
             open_ended(&ActionPattern::parse(pattern).unwrap()),
             expected,
             "{pattern}"
+        );
+    }
+
+    #[test]
+    fn operations_count_on_their_own_plane() {
+        // Reader's `*/read` matches the string of the data operation
+        // `Microsoft.Storage/.../containers/blobs/read`, but grants no data operation.
+        let reader = builtin::role("Reader").unwrap();
+        let control_reads = (0..catalog::len())
+            .filter(|&i| {
+                catalog::name(i).ends_with("/read")
+                    && catalog::operations(Plane::Control).get(i as u32)
+            })
+            .count();
+        let none = (Bits::new(), Bits::new());
+        assert_eq!(
+            CompiledPermissions::new(&reader.permissions).granted_besides(&none),
+            control_reads
         );
     }
 

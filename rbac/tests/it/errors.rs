@@ -100,7 +100,7 @@ fn malformed_assignments_and_models_say_what_is_wrong() {
         DenyAssignment::from_json(
             r#"[{"denyAssignmentName":"d","scope":"/","permissions":[],"principals":[{"type":"User"}]}]"#,
         ),
-        r#"invalid assignment deny assignment "d": field "principals[0]": missing "id""#,
+        r#"invalid deny assignment "d": field "principals[0]": missing "id""#,
     );
     assert_error(
         GroupMemberships::from_json(r#"{"g": [1]}"#),
