@@ -260,3 +260,38 @@ async fn a_config_of_another_cloud_than_the_authority_host_s_is_refused() {
     run.assert_one_line_error(2, "AzureChinaCloud");
     assert!(emu.requests().is_empty(), "nothing is sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdk_auth_file_says_where_to_sign_in_even_when_the_config_names_a_cloud() {
+    let emu = reader().await;
+    let dir = TempDir::new();
+    config_with_cloud(&dir, "AzureCloud");
+    let sdk_auth = dir.write(
+        "sp.json",
+        &format!(
+            r#"{{"clientId": "{}", "clientSecret": "{}", "tenantId": "{}", "activeDirectoryEndpointUrl": "{}"}}"#,
+            sample::CLIENT_ID,
+            sample::CLIENT_SECRET,
+            sample::TENANT_ID,
+            emu.authority_host()
+        ),
+    );
+    // No AZURE_AUTHORITY_HOST: the config's AzureCloud must not send the secret to the public
+    // authority; the file's (the emulator) is where the service principal signs in.
+    let run = Amlauth::new(
+        dir.path(),
+        &[
+            "workspace",
+            "show",
+            "--sdk-auth",
+            sdk_auth.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    )
+    .env("AZUREML_ARM_ENDPOINT", &emu.arm_endpoint())
+    .run()
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["workspace"]["id"], ws_id());
+}

@@ -82,11 +82,13 @@ impl HttpClient for ReqwestClient {
             if let Some(h) = builder.headers_mut() {
                 *h = std::mem::take(response.headers_mut());
             }
-            // Sized from Content-Length (within the limit) so that growing the buffer leaves no
-            // copies of a token behind in freed memory.
+            // Sized from Content-Length so that growing the buffer leaves no copies of a token
+            // behind in freed memory; at most a token response's cap, whatever the server claims.
             let expected = response.content_length().unwrap_or(0);
-            let mut body =
-                Vec::with_capacity(usize::try_from(expected).map_or(0, |n| n.min(limit)));
+            let mut body = Vec::with_capacity(
+                usize::try_from(expected)
+                    .map_or(0, |n| n.min(limit).min(super::DEFAULT_MAX_RESPONSE_BYTES)),
+            );
             while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
                 if body.len() + chunk.len() > limit {
                     return Err(TransportError::new(

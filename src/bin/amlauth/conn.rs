@@ -54,7 +54,10 @@ impl ConnArgs {
         &self,
         workspace: Workspace,
     ) -> Result<(Workspace, WorkspaceClient), Failure> {
-        let sign_in_there = self.picks_cloud(&ProcessEnv) || workspace.cloud().is_some();
+        // An sdk-auth file names where its service principal signs in: the config's cloud does
+        // not override it (only --authority-host or AZURE_AUTHORITY_HOST do, as for `token`).
+        let sign_in_there = self.picks_cloud(&ProcessEnv)
+            || (workspace.cloud().is_some() && !self.uses_sdk_auth(&ProcessEnv));
         let cloud = self.cloud_in(&ProcessEnv, workspace.cloud())?;
         let workspace = if self.arm_endpoint(&ProcessEnv).is_some() {
             workspace.with_cloud(cloud.clone())
@@ -63,6 +66,12 @@ impl ConnArgs {
         };
         let credential = self.credential_in(&cloud, sign_in_there)?;
         Ok((workspace, WorkspaceClient::shared(credential, cloud)))
+    }
+
+    /// Whether the credential may come from an sdk-auth file (`--sdk-auth` or
+    /// `AZURE_AUTH_LOCATION`).
+    fn uses_sdk_auth(&self, env: &dyn Env) -> bool {
+        self.sdk_auth.is_some() || env.var("AZURE_AUTH_LOCATION").is_some()
     }
 
     /// Whether `--authority-host` or `AZURE_AUTHORITY_HOST` names the cloud.
