@@ -25,7 +25,7 @@ impl Fixture {
     fn key(&self) -> CacheKey<'_> {
         CacheKey {
             partition: &self.partition,
-            tenant: &self.tenant,
+            tenant: Some(&self.tenant),
             scopes: &self.scopes,
             cae: false,
         }

@@ -1,5 +1,6 @@
-//! The in-memory token cache every flow shares: lock-free hits, single flight per key, early
-//! refresh that keeps serving a still-valid token when it fails.
+//! The in-memory token cache every flow shares: lock-free hits, single flight per key with a
+//! load timeout, early refresh that keeps serving a still-valid token when it fails, and a bound
+//! on the number of keys.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -9,8 +10,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
-use crate::{AccessToken, Clock, Error, Scopes, SystemClock, TenantId};
+use crate::http::{Sleep, select};
+use crate::token::WeakToken;
+use crate::{AccessToken, Clock, Error, ErrorKind, Pipeline, Scopes, SystemClock, TenantId};
 
 /// After a failed early refresh, the next attempt for the same key waits this long (the still
 /// valid token is served meanwhile), as azure-identity does.
@@ -64,8 +68,9 @@ impl fmt::Debug for CachePartition {
 pub struct CacheKey<'a> {
     /// Authority and client.
     pub partition: &'a CachePartition,
-    /// The tenant the token is for.
-    pub tenant: &'a TenantId,
+    /// The tenant the token is for (`None`: no tenant, as for managed identity, or the tool's
+    /// default tenant, as for the Azure CLI).
+    pub tenant: Option<&'a TenantId>,
     /// The scopes.
     pub scopes: &'a Scopes,
     /// Whether the token was asked for with client capability `cp1`.
@@ -76,7 +81,10 @@ impl CacheKey<'_> {
     /// Combines the parts' hashes, each computed once when the part was built.
     fn hash(&self) -> u64 {
         let mixed = self.partition.0.hash
-            ^ self.tenant.fingerprint().rotate_left(21)
+            ^ self
+                .tenant
+                .map_or(0x7e57, TenantId::fingerprint)
+                .rotate_left(21)
             ^ self.scopes.fingerprint().rotate_left(42)
             ^ u64::from(self.cae);
         mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -85,7 +93,7 @@ impl CacheKey<'_> {
     fn to_owned_key(self) -> OwnedKey {
         OwnedKey {
             partition: self.partition.clone(),
-            tenant: self.tenant.clone(),
+            tenant: self.tenant.cloned(),
             scopes: self.scopes.clone(),
             cae: self.cae,
         }
@@ -94,7 +102,7 @@ impl CacheKey<'_> {
 
 struct OwnedKey {
     partition: CachePartition,
-    tenant: TenantId,
+    tenant: Option<TenantId>,
     scopes: Scopes,
     cae: bool,
 }
@@ -103,13 +111,14 @@ impl OwnedKey {
     fn matches(&self, k: &CacheKey<'_>) -> bool {
         self.cae == k.cae
             && self.partition == *k.partition
-            && self.tenant == *k.tenant
+            && self.tenant.as_ref() == k.tenant
             && self.scopes == *k.scopes
     }
 }
 
-/// A cached token, copied once per stripe: each thread clones its own copy, so concurrent hits
-/// do not contend on one reference count.
+/// The cache's own copies of a token, one per stripe. Only the slot holds them: readers see
+/// [`Shown`], weak references, so that replacing, evicting or clearing a token frees it even
+/// while idle threads still hold a view of the map it was in.
 struct Entry {
     copies: Box<[AccessToken]>,
     refresh_at: u64,
@@ -135,18 +144,31 @@ impl Entry {
     }
 
     fn pick(&self) -> AccessToken {
-        VIEWS.with(|v| self.pick_for(v.borrow_mut().stripe()))
-    }
-
-    fn pick_for(&self, stripe: usize) -> AccessToken {
-        // `copies.len()` is a power of two: a mask, not a division, on the hit path.
+        let stripe = VIEWS.with(|v| v.borrow_mut().stripe());
+        // `copies.len()` is a power of two: a mask, not a division.
         self.copies[stripe & (self.copies.len() - 1)].clone()
+    }
+}
+
+/// What readers see of an [`Entry`]: each thread upgrades its own stripe's weak reference, so
+/// concurrent hits do not contend on one reference count.
+struct Shown {
+    copies: Box<[WeakToken]>,
+    refresh_at: u64,
+}
+
+impl Shown {
+    fn of(entry: &Entry) -> Self {
+        Self {
+            copies: entry.copies.iter().map(AccessToken::downgrade).collect(),
+            refresh_at: entry.refresh_at,
+        }
     }
 }
 
 /// The views one thread holds of the caches it reads: a snapshot of each cache's map with the
 /// generation it was taken at. A hit reads the cache's generation (a shared, read-mostly atomic)
-/// and, when it has not moved, uses the thread's own snapshot: no lock, no reference count.
+/// and, when it has not moved, uses the thread's own snapshot: no lock.
 struct Views {
     stripe: usize,
     list: Vec<View>,
@@ -155,7 +177,7 @@ struct Views {
 struct View {
     cache: u64,
     generation: u64,
-    snapshot: Arc<SlotMap>,
+    snapshot: Arc<Map>,
 }
 
 /// A thread keeps views of at most this many caches; the oldest is dropped first.
@@ -186,9 +208,16 @@ struct Flight {
 
 struct Slot {
     key: OwnedKey,
+    /// The token, held strongly here only.
     current: Mutex<Option<Arc<Entry>>>,
     flight: Mutex<Flight>,
     last_failed_refresh: AtomicU64,
+    /// When a hit last served the key (seconds; written only when it changes): eviction drops
+    /// the least recently used keys first.
+    last_used: AtomicU64,
+    /// How many times [`TokenCache::insert`] stored a token (a claims challenge's): a fetch that
+    /// began before one does not overwrite it.
+    inserts: AtomicU64,
 }
 
 impl Slot {
@@ -196,11 +225,12 @@ impl Slot {
         self.flight.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn lock_current(&self) -> MutexGuard<'_, Option<Arc<Entry>>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn current(&self) -> Option<Arc<Entry>> {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.lock_current().clone()
     }
 
     fn finish(&self, outcome: Option<Result<AccessToken, Error>>) {
@@ -257,81 +287,191 @@ impl Future for Wait<'_> {
     }
 }
 
-/// The published slots, each with its entry, sorted by key hash: a process has a handful of
-/// keys, and a binary search over a flat array beats a hash map's probe on the hit path.
-#[derive(Clone, Default)]
-struct SlotMap(Vec<Published>);
+/// A key's hash, its slot, and what readers see of its token.
+#[derive(Clone)]
+struct Record {
+    hash: u64,
+    slot: Arc<Slot>,
+    shown: Option<Arc<Shown>>,
+}
 
-/// A key's hash, its slot, and the entry readers see.
-type Published = (u64, Arc<Slot>, Option<Arc<Entry>>);
+/// The published keys in [`SHARDS`] shards by the top bits of their hash, each sorted by hash. A
+/// change copies the shard array (pointers) and the one shard it touches, never the whole map;
+/// a lookup is one index and a binary search over a short flat array.
+#[derive(Clone)]
+struct Map {
+    shards: Box<[Arc<Vec<Record>>]>,
+    len: usize,
+}
 
-impl SlotMap {
-    /// The slots whose key hashes to `hash`.
-    fn with_hash(&self, hash: u64) -> &[Published] {
-        let start = self.0.partition_point(|(h, _, _)| *h < hash);
-        let len = self.0[start..]
-            .iter()
-            .take_while(|(h, _, _)| *h == hash)
-            .count();
-        &self.0[start..start + len]
+const SHARD_BITS: u32 = 6;
+const SHARDS: usize = 1 << SHARD_BITS;
+
+impl Map {
+    fn empty() -> Self {
+        let empty = Arc::new(Vec::new());
+        Self {
+            shards: vec![empty; SHARDS].into_boxed_slice(),
+            len: 0,
+        }
     }
 
-    fn find(&self, hash: u64, key: &CacheKey<'_>) -> Option<&Published> {
-        self.with_hash(hash)
-            .iter()
-            .find(|(_, s, _)| s.key.matches(key))
+    #[inline]
+    fn shard_of(hash: u64) -> usize {
+        (hash >> (64 - SHARD_BITS)) as usize
     }
 
-    fn set_entry(&mut self, hash: u64, slot: &Arc<Slot>, entry: Arc<Entry>) {
-        let start = self.0.partition_point(|(h, _, _)| *h < hash);
-        if let Some((_, _, e)) = self.0[start..]
+    #[inline]
+    fn find(&self, hash: u64, key: &CacheKey<'_>) -> Option<&Record> {
+        let shard = &self.shards[Self::shard_of(hash)];
+        let start = shard.partition_point(|r| r.hash < hash);
+        shard[start..]
+            .iter()
+            .take_while(|r| r.hash == hash)
+            .find(|r| r.slot.key.matches(key))
+    }
+
+    fn shard_mut(&mut self, hash: u64) -> &mut Vec<Record> {
+        Arc::make_mut(&mut self.shards[Self::shard_of(hash)])
+    }
+
+    fn show(&mut self, hash: u64, slot: &Arc<Slot>, shown: Arc<Shown>) {
+        let shard = self.shard_mut(hash);
+        let start = shard.partition_point(|r| r.hash < hash);
+        if let Some(r) = shard[start..]
             .iter_mut()
-            .take_while(|(h, _, _)| *h == hash)
-            .find(|(_, s, _)| Arc::ptr_eq(s, slot))
+            .take_while(|r| r.hash == hash)
+            .find(|r| Arc::ptr_eq(&r.slot, slot))
         {
-            *e = Some(entry);
+            r.shown = Some(shown);
         }
     }
 
     fn insert(&mut self, hash: u64, slot: Arc<Slot>) {
-        let at = self.0.partition_point(|(h, _, _)| *h <= hash);
-        self.0.insert(at, (hash, slot, None));
+        let shard = self.shard_mut(hash);
+        let at = shard.partition_point(|r| r.hash <= hash);
+        shard.insert(
+            at,
+            Record {
+                hash,
+                slot,
+                shown: None,
+            },
+        );
+        self.len += 1;
     }
 
-    fn clear(&mut self) {
-        self.0.clear();
+    fn records(&self) -> impl Iterator<Item = &Record> {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+}
+
+/// Default bound on the number of keys a cache holds.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+/// Default longest wait for a fetch (the leader's and its waiters'), when the cache has a timer.
+pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How a [`TokenCache`] is bounded and timed.
+#[derive(Clone)]
+pub struct CacheOptions {
+    capacity: usize,
+    load_timeout: Duration,
+    clock: Arc<dyn Clock>,
+    sleep: Option<Arc<dyn Sleep>>,
+}
+
+impl fmt::Debug for CacheOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheOptions")
+            .field("capacity", &self.capacity)
+            .field("load_timeout", &self.load_timeout)
+            .field("timer", &self.sleep.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CacheOptions {
+    /// [`DEFAULT_CACHE_CAPACITY`] keys on the system clock, with no timer (so no load timeout).
+    fn default() -> Self {
+        Self {
+            capacity: DEFAULT_CACHE_CAPACITY,
+            load_timeout: DEFAULT_LOAD_TIMEOUT,
+            clock: Arc::new(SystemClock),
+            sleep: None,
+        }
+    }
+}
+
+impl CacheOptions {
+    /// The clock and timer of `pipeline`, with the default capacity and load timeout.
+    pub fn for_pipeline(pipeline: &Pipeline) -> Self {
+        Self {
+            clock: pipeline.clock().clone(),
+            sleep: Some(pipeline.sleeper().clone()),
+            ..Self::default()
+        }
+    }
+
+    /// At most `capacity` keys (at least 1): past it, the expired and then the least recently
+    /// used keys go, in batches of an eighth, skipping keys whose fetch is in flight.
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// A fetch that takes longer than `timeout` fails with [`ErrorKind::Timeout`], for its
+    /// leader and every waiter (needs a timer: [`CacheOptions::with_timer`]).
+    pub fn with_load_timeout(mut self, timeout: Duration) -> Self {
+        self.load_timeout = timeout;
+        self
+    }
+
+    /// With `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// With the timer the load timeout waits on.
+    pub fn with_timer(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = Some(sleep);
+        self
     }
 }
 
 /// An in-memory token cache.
 ///
 /// - A hit takes no lock and allocates nothing: each thread reads its own snapshot of the map
-///   while the cache's generation has not moved, the clock is read coarsely, and the token is
-///   cloned from a per-thread copy (so threads do not contend on one reference count). A thread
-///   keeps its views of at most 16 caches; a view is replaced when the thread next reads that
-///   cache after a change, so a replaced token may live on in an idle thread's view until then
-///   (it is zeroed when the view goes).
+///   while the cache's generation has not moved, the clock is read coarsely, and the token comes
+///   from a per-thread copy (so threads do not contend on one reference count). Snapshots hold
+///   only weak references: the cache alone keeps tokens alive, so a replaced, evicted or cleared
+///   token is freed (and zeroed) at once, and so is every token when the cache drops.
 /// - A miss, or an expired token, fetches once however many tasks ask at the same time (single
 ///   flight per key); one key's fetch never blocks another key's hits. No lock is held across an
-///   await.
+///   await. With a timer, a fetch that outlasts the load timeout fails for all of them.
 /// - When the refresh time has come but the token is still valid, one task refreshes while the
 ///   others keep getting the old token; if the refresh fails, the old token is served, the
 ///   failure is logged, and the key is not tried again for [`REFRESH_RETRY_INTERVAL_SECS`].
+///   A token stored by [`TokenCache::insert`] (a claims challenge's) while a fetch is in flight
+///   is kept: the fetch's callers get it too.
 /// - An expired token is never served.
+/// - At most [`CacheOptions::with_capacity`] keys are kept; a new key costs one shard's copy.
 pub struct TokenCache {
     id: u64,
     generation: AtomicU64,
     /// The latest published map; the lock also serializes writers (rare: a new key, a new token).
-    published: Mutex<Arc<SlotMap>>,
+    published: Mutex<Arc<Map>>,
     clock: Arc<dyn Clock>,
+    timer: Option<(Arc<dyn Sleep>, Duration)>,
+    capacity: usize,
     stripes: usize,
 }
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys = self.published().0.len();
         f.debug_struct("TokenCache")
-            .field("keys", &keys)
+            .field("keys", &self.len())
+            .field("capacity", &self.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -342,14 +482,38 @@ impl Default for TokenCache {
     }
 }
 
+impl Drop for TokenCache {
+    fn drop(&mut self) {
+        // Idle threads' views may outlive the cache; the tokens must not.
+        release(&self.lock_published());
+    }
+}
+
+/// Frees every token of `map`.
+fn release(map: &Map) {
+    for r in map.records() {
+        r.slot.lock_current().take();
+    }
+}
+
 impl TokenCache {
-    /// An empty cache on the system clock.
+    /// An empty cache on the system clock, with no load timeout.
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(SystemClock))
+        Self::with_options(CacheOptions::default())
     }
 
-    /// An empty cache on `clock`.
+    /// An empty cache on `clock`, with no load timeout.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::with_options(CacheOptions::default().with_clock(clock))
+    }
+
+    /// An empty cache on the clock and timer of `pipeline`, with the default load timeout.
+    pub fn for_pipeline(pipeline: &Pipeline) -> Self {
+        Self::with_options(CacheOptions::for_pipeline(pipeline))
+    }
+
+    /// An empty cache as `options` say.
+    pub fn with_options(options: CacheOptions) -> Self {
         // Read once per process: `available_parallelism` reads cgroup files (microseconds).
         static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
         let stripes = *STRIPES.get_or_init(|| {
@@ -362,38 +526,67 @@ impl TokenCache {
         Self {
             id: IDS.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
-            published: Mutex::new(Arc::new(SlotMap::default())),
-            clock,
+            published: Mutex::new(Arc::new(Map::empty())),
+            clock: options.clock,
+            timer: options.sleep.map(|s| (s, options.load_timeout)),
+            capacity: options.capacity.max(1),
             stripes,
         }
     }
 
-    fn lock_published(&self) -> MutexGuard<'_, Arc<SlotMap>> {
+    /// How many keys the cache holds.
+    pub fn len(&self) -> usize {
+        self.lock_published().len
+    }
+
+    /// Whether the cache holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock_published(&self) -> MutexGuard<'_, Arc<Map>> {
         self.published.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn published(&self) -> Arc<SlotMap> {
+    fn published(&self) -> Arc<Map> {
         self.lock_published().clone()
     }
 
-    /// Publishes a changed map: writers copy it (keys and refreshes are rare), readers pick the
-    /// new one up at their next hit.
-    fn publish<R>(&self, change: impl FnOnce(&mut SlotMap) -> R) -> R {
+    /// Publishes a changed map: writers copy the shard array and the shards they change,
+    /// readers pick the new map up at their next hit.
+    fn publish<R>(&self, change: impl FnOnce(&mut Map) -> R) -> R {
         let mut published = self.lock_published();
-        let mut next = (**published).clone();
-        let result = change(&mut next);
-        *published = Arc::new(next);
+        let result = change(Arc::make_mut(&mut published));
         self.generation.fetch_add(1, Ordering::Release);
         result
     }
 
-    /// Stores `entry` as the slot's current token and publishes it.
-    fn store(&self, hash: u64, slot: &Arc<Slot>, entry: Arc<Entry>) {
-        *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry.clone());
-        self.publish(|map| map.set_entry(hash, slot, entry));
+    /// Stores `token` as the slot's current token and publishes it, unless a token was
+    /// inserted since `inserts` was read (then that one is kept, and returned).
+    fn store(
+        &self,
+        hash: u64,
+        slot: &Arc<Slot>,
+        token: &AccessToken,
+        inserts: Option<u64>,
+    ) -> Option<Arc<Entry>> {
+        let entry = Arc::new(Entry::new(token, self.stripes));
+        let shown = Arc::new(Shown::of(&entry));
+        {
+            let mut current = slot.lock_current();
+            if let Some(seen) = inserts
+                && slot.inserts.load(Ordering::Acquire) != seen
+            {
+                return current.clone();
+            }
+            *current = Some(entry);
+        }
+        self.publish(|map| map.show(hash, slot, shown));
+        None
     }
 
     /// The token for `key` if one is cached and its refresh time has not come.
+    #[inline]
     pub fn get(&self, key: &CacheKey<'_>) -> Option<AccessToken> {
         let now = self.clock.now_unix_secs();
         let hash = key.hash();
@@ -420,22 +613,40 @@ impl TokenCache {
                 view.snapshot = self.published();
                 view.generation = generation;
             }
-            let (_, _, entry) = view.snapshot.find(hash, key)?;
-            let entry = entry.as_ref()?;
-            (now < entry.refresh_at).then(|| entry.pick_for(stripe))
+            let record = view.snapshot.find(hash, key)?;
+            let shown = record.shown.as_ref()?;
+            if now >= shown.refresh_at {
+                return None;
+            }
+            let token = shown.copies[stripe & (shown.copies.len() - 1)].upgrade()?;
+            if record.slot.last_used.load(Ordering::Relaxed) != now {
+                record.slot.last_used.store(now, Ordering::Relaxed);
+            }
+            Some(token)
         })
     }
 
     /// Stores `token` for `key` (such as a token fetched to answer a claims challenge, which
-    /// replaces the one the resource rejected).
+    /// replaces the one the resource rejected). A fetch for `key` already in flight does not
+    /// overwrite it.
     pub fn insert(&self, key: &CacheKey<'_>, token: &AccessToken) {
         let slot = self.slot(key);
-        self.store(key.hash(), &slot, Arc::new(Entry::new(token, self.stripes)));
+        let entry = Arc::new(Entry::new(token, self.stripes));
+        let shown = Arc::new(Shown::of(&entry));
+        {
+            let mut current = slot.lock_current();
+            slot.inserts.fetch_add(1, Ordering::AcqRel);
+            *current = Some(entry);
+        }
+        self.publish(|map| map.show(key.hash(), &slot, shown));
     }
 
-    /// Forgets every token.
+    /// Forgets every token, and frees each at once.
     pub fn clear(&self) {
-        self.publish(SlotMap::clear);
+        self.publish(|map| {
+            release(map);
+            *map = Map::empty();
+        });
     }
 
     /// The token for `key`: from the cache when fresh, else from `fetch`, run once for all
@@ -458,7 +669,7 @@ impl TokenCache {
             enum Step {
                 Serve(AccessToken),
                 Wait(u64),
-                Lead(Option<Arc<Entry>>),
+                Lead(Option<Arc<Entry>>, u64),
             }
             let now = self.clock.now_unix_secs();
             let step = {
@@ -480,40 +691,41 @@ impl TokenCache {
                     None if flight.active => Step::Wait(flight.generation),
                     old => {
                         flight.active = true;
-                        Step::Lead(old)
+                        Step::Lead(old, slot.inserts.load(Ordering::Acquire))
                     }
                 }
             };
             match step {
                 Step::Serve(token) => return Ok(token),
                 Step::Wait(generation) => {
-                    if let Some(outcome) = (Wait {
+                    let wait = Wait {
                         slot: &slot,
                         generation,
-                    })
-                    .await
-                    {
+                    };
+                    if let Some(outcome) = self.timed(wait).await? {
                         return outcome;
                     }
                 }
-                Step::Lead(old) => {
+                Step::Lead(old, inserts) => {
                     let leader = Leader {
                         slot: &slot,
                         done: false,
                     };
                     let Some(fetch) = fetch.take() else {
                         return Err(Error::new(
-                            crate::ErrorKind::Service,
+                            ErrorKind::Service,
                             "token cache: a fetch was led twice",
                         ));
                     };
-                    return match (fetch().await, old) {
+                    let fetched = self.timed(Box::pin(fetch())).await.and_then(|r| r);
+                    return match (fetched, old) {
                         (Ok(token), _) => {
-                            self.store(
-                                key.hash(),
-                                &slot,
-                                Arc::new(Entry::new(&token, self.stripes)),
-                            );
+                            let token = match self.store(key.hash(), &slot, &token, Some(inserts)) {
+                                // A claims token came in meanwhile: it is what the resource
+                                // asked for, so every caller gets it.
+                                Some(inserted) => inserted.pick(),
+                                None => token,
+                            };
                             leader.complete(Ok(token.clone()));
                             Ok(token)
                         }
@@ -537,25 +749,93 @@ impl TokenCache {
         }
     }
 
+    /// `work`, bounded by the load timeout when the cache has a timer.
+    async fn timed<T>(&self, work: impl Future<Output = T> + Unpin) -> Result<T, Error> {
+        let Some((sleep, timeout)) = &self.timer else {
+            return Ok(work.await);
+        };
+        select(work, sleep.sleep(*timeout)).await.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "getting a token took longer than {} s (the token cache's load timeout)",
+                    timeout.as_secs_f64()
+                ),
+            )
+            .with_hint("the token service or tool did not answer; check the network path, or raise the load timeout")
+        })
+    }
+
     fn slot(&self, key: &CacheKey<'_>) -> Arc<Slot> {
         let hash = key.hash();
-        let find = |map: &SlotMap| map.find(hash, key).map(|(_, s, _)| s.clone());
-        if let Some(s) = find(&self.published()) {
-            return s;
+        if let Some(r) = self.published().find(hash, key) {
+            return r.slot.clone();
         }
+        let now = self.clock.now_unix_secs();
         self.publish(|map| {
-            if let Some(s) = find(map) {
-                return s;
+            if let Some(r) = map.find(hash, key) {
+                return r.slot.clone();
             }
             let slot = Arc::new(Slot {
                 key: key.to_owned_key(),
                 current: Mutex::new(None),
                 flight: Mutex::new(Flight::default()),
                 last_failed_refresh: AtomicU64::new(0),
+                last_used: AtomicU64::new(now),
+                inserts: AtomicU64::new(0),
             });
             map.insert(hash, slot.clone());
+            if map.len > self.capacity {
+                self.evict(map, now, &slot);
+            }
             slot
         })
+    }
+
+    /// Drops keys down to seven eighths of the capacity: expired (or empty) keys first, then the
+    /// least recently used; never `keep` and never a key whose fetch is in flight.
+    fn evict(&self, map: &mut Map, now: u64, keep: &Arc<Slot>) {
+        let target = self.capacity - self.capacity / 8;
+        let excess = map.len.saturating_sub(target);
+        let mut candidates: Vec<(bool, u64, *const Slot)> = map
+            .records()
+            .filter(|r| !Arc::ptr_eq(&r.slot, keep) && !r.slot.flight().active)
+            .map(|r| {
+                let live = r.slot.current().is_some_and(|e| now < e.expires_at);
+                (
+                    live,
+                    r.slot.last_used.load(Ordering::Relaxed),
+                    Arc::as_ptr(&r.slot),
+                )
+            })
+            .collect();
+        if excess == 0 || candidates.is_empty() {
+            return;
+        }
+        let excess = excess.min(candidates.len());
+        candidates.select_nth_unstable_by_key(excess - 1, |&(live, used, _)| (live, used));
+        let mut victims: Vec<*const Slot> = candidates[..excess].iter().map(|c| c.2).collect();
+        victims.sort_unstable();
+        let is_victim = |r: &Record| victims.binary_search(&Arc::as_ptr(&r.slot)).is_ok();
+        for shard in map.shards.iter_mut() {
+            if shard.iter().any(is_victim) {
+                let shard = Arc::make_mut(shard);
+                shard.retain(|r| {
+                    if is_victim(r) {
+                        r.slot.lock_current().take();
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+        }
+        map.len -= excess;
+        tracing::debug!(
+            evicted = excess,
+            keys = map.len,
+            "token cache over capacity"
+        );
     }
 }
 

@@ -213,6 +213,17 @@ fn normalize_authority_host(host: &str) -> Result<String, Error> {
 
 /// Checks that `url` is an absolute HTTPS URL, or HTTP on a loopback host.
 pub(crate) fn checked_url<'a>(what: &str, url: &'a str) -> Result<&'a str, Error> {
+    check_url(what, url, false)
+}
+
+/// Checks an endpoint URL: HTTPS, or plain HTTP on a loopback host (`127.0.0.0/8`, `::1`,
+/// `localhost`) or a link-local one (`169.254.0.0/16`, `fe80::/10`: the managed identity
+/// endpoint `169.254.169.254`). Names `what` in the error.
+pub fn check_endpoint_url<'a>(what: &str, url: &'a str) -> Result<&'a str, Error> {
+    check_url(what, url, true)
+}
+
+fn check_url<'a>(what: &str, url: &'a str, link_local: bool) -> Result<&'a str, Error> {
     let uri: http::Uri = url
         .parse()
         .map_err(|_| Error::configuration(format!("the {what} {url:?} is not a valid URL")))?;
@@ -225,17 +236,32 @@ pub(crate) fn checked_url<'a>(what: &str, url: &'a str) -> Result<&'a str, Error
     match uri.scheme_str() {
         Some("https") => Ok(url),
         Some("http") if is_loopback(host) => Ok(url),
+        Some("http") if link_local && is_link_local(host) => Ok(url),
+        _ if link_local => Err(Error::configuration(format!(
+            "the {what} {url:?} must use https (plain http is allowed only on a loopback or link-local address such as 127.0.0.1 or 169.254.169.254)"
+        ))),
         _ => Err(Error::configuration(format!(
             "the {what} {url:?} must use https (plain http is allowed only on a loopback address such as 127.0.0.1)"
         ))),
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `host` (as a URL spells it) is a loopback name or address.
+pub(crate) fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
         || h.parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `host` (as a URL spells it) is a link-local address.
+pub(crate) fn is_link_local(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    match h.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_unicast_link_local(),
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]

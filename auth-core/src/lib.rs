@@ -14,7 +14,10 @@
 //!   the `reqwest` feature, the default transport sharing one connection pool per process;
 //! - [`entra`]: token-endpoint plumbing (form POST, response and error parsing, client
 //!   capabilities) and [`challenge`]: `WWW-Authenticate` claims challenges;
-//! - [`TokenCache`]: lock-free hits, single flight per key, early refresh.
+//! - [`TokenCache`]: lock-free hits, single flight per key with a load timeout, early refresh,
+//!   a bound on its keys; and [`TokenFlow`], what every flow does around its one request
+//!   (tenant policy, cache key, CAE, claims challenges);
+//! - [`blocking::run`]: blocking work (files, locks) off the async runtime.
 //!
 //! `auth-core` depends on no async runtime, no HTTP client and no TLS unless the `reqwest`
 //! feature is on.
@@ -73,6 +76,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod blocking;
 mod cache;
 pub mod challenge;
 mod clock;
@@ -81,6 +85,7 @@ mod credential;
 pub mod entra;
 mod env;
 mod error;
+pub mod flow;
 pub mod fs;
 pub mod http;
 mod request;
@@ -89,12 +94,16 @@ mod secret;
 mod tenant;
 mod token;
 
-pub use cache::{CacheKey, CachePartition, REFRESH_RETRY_INTERVAL_SECS, TokenCache};
+pub use cache::{
+    CacheKey, CacheOptions, CachePartition, DEFAULT_CACHE_CAPACITY, DEFAULT_LOAD_TIMEOUT,
+    REFRESH_RETRY_INTERVAL_SECS, TokenCache,
+};
 pub use clock::{Clock, SystemClock};
 pub use cloud::Cloud;
 pub use credential::{TokenCredential, TokenFuture, authorization_header, bearer_value};
 pub use env::{Env, ProcessEnv};
 pub use error::{EntraError, Error, ErrorKind};
+pub use flow::{AllowedTenants, FetchContext, TenantPolicy, TokenFlow};
 pub use http::Pipeline;
 pub use request::TokenRequest;
 pub use scope::{Scope, Scopes};

@@ -131,10 +131,27 @@ impl AccessToken {
         unix_secs(now) >= self.0.expires_on
     }
 
+    /// A reference that does not keep the token alive (the cache's per-thread views hold
+    /// these, so that clearing the cache frees every copy of the token).
+    pub(crate) fn downgrade(&self) -> WeakToken {
+        WeakToken(Arc::downgrade(&self.0))
+    }
+
     /// A copy whose token text lives in its own allocation (the cache spreads hits over such
     /// copies so that threads do not contend on one reference count).
     pub(crate) fn deep_copy(&self) -> Self {
         Self(Arc::new(Inner::clone(&self.0)))
+    }
+}
+
+/// A token the cache may already have let go of.
+pub(crate) struct WeakToken(std::sync::Weak<Inner>);
+
+impl WeakToken {
+    /// The token, if a strong reference still holds it.
+    #[inline]
+    pub(crate) fn upgrade(&self) -> Option<AccessToken> {
+        self.0.upgrade().map(AccessToken)
     }
 }
 
@@ -151,7 +168,12 @@ impl fmt::Debug for AccessToken {
 
 /// When to refresh a token received at `received_at` (protocol reference §6.3): the server's
 /// `refresh_in` when given; otherwise half the lifetime for tokens living 2 h or more; otherwise
-/// 5 minutes before expiry (or at once, for tokens living less than that).
+/// [`REFRESH_BEFORE_EXPIRY`] (5 minutes) before expiry.
+///
+/// A short-lived token (managed identity and federated tokens can live 5 minutes or less) would
+/// be "due" for its whole life under the 5-minute rule and fetched again on every call; instead
+/// its margin shrinks with its life: a tenth of it, at least 30 s, never more than half of it.
+/// A token living 300 s is served for 270 s; the 5-minute margin applies from 50 minutes up.
 pub fn refresh_on(
     received_at: SystemTime,
     expires_in: Duration,
@@ -160,10 +182,19 @@ pub fn refresh_on(
     let after = match refresh_in {
         Some(r) => r.min(expires_in),
         None if expires_in >= HALF_LIFE_THRESHOLD => expires_in / 2,
-        None => expires_in.saturating_sub(REFRESH_BEFORE_EXPIRY),
+        None => {
+            let margin = (expires_in / 10)
+                .max(SHORT_TOKEN_MIN_MARGIN)
+                .min(REFRESH_BEFORE_EXPIRY)
+                .min(expires_in / 2);
+            expires_in - margin
+        }
     };
     later(received_at, after)
 }
+
+/// The least margin before expiry at which a short-lived token is refreshed.
+const SHORT_TOKEN_MIN_MARGIN: Duration = Duration::from_secs(30);
 
 /// The latest time a token may carry, the end of year 9999 (every platform's `SystemTime`
 /// holds it): a lifetime past it is clamped, never an overflow panic.
@@ -207,7 +238,12 @@ mod tests {
         check(7199, None, 6899);
         check(3599, Some(1800), 1800); // the server's refresh_in wins
         check(86399, Some(43200), 43200);
-        check(200, None, 0); // shorter than the buffer: refresh at once
+        check(3000, None, 2700); // 5 minutes from 50 minutes up
+        check(1200, None, 1080); // shorter: a tenth of the life
+        check(300, None, 270); // served until 30 s before expiry, not refetched per call
+        check(200, None, 170);
+        check(40, None, 20); // never more than half the life
+        check(0, None, 0);
         check(100, Some(500), 100); // refresh_in never past expiry
     }
 

@@ -40,15 +40,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use auth_core::flow::named;
 use auth_core::{
-    AccessToken, Cloud, Env, Error, ErrorKind, ProcessEnv, Secret, TokenCredential, TokenFuture,
-    TokenRequest,
+    AccessToken, AllowedTenants, Cloud, Env, Error, ErrorKind, ProcessEnv, Secret, TokenCredential,
+    TokenFuture, TokenRequest,
 };
 use zeroize::Zeroizing;
 
-use crate::shared::{
-    AllowedTenants, ShownPath, at_path, decode_text, env_flag, named, read_secret_file,
-};
+use crate::shared::{ShownPath, at_path, decode_text, env_flag, read_secret_file};
 use crate::{
     ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
     ServicePrincipalOptions,

@@ -1,29 +1,24 @@
-//! What the three credentials share: tenant resolution, the cache, CAE, claims and the POST.
+//! What the three credentials share: their identity and the client credentials POST, around
+//! auth-core's [`TokenFlow`] (tenant policy, cache, CAE and claims).
 
 use std::fmt;
 use std::future::Future;
 
-use auth_core::entra::{Form, JWT_BEARER_ASSERTION_TYPE, merge_client_capabilities, request_token};
+use auth_core::entra::{Form, JWT_BEARER_ASSERTION_TYPE, request_token};
 use auth_core::{
-    AccessToken, CacheKey, CachePartition, Cloud, Error, Pipeline, Secret, TenantId, TokenCache,
-    TokenRequest,
+    AccessToken, CachePartition, Cloud, Error, Pipeline, Secret, TenantId, TenantPolicy,
+    TokenCache, TokenFlow, TokenRequest,
 };
 
 use crate::ServicePrincipalOptions;
-use crate::shared::{AllowedTenants, named};
 
 /// The shared state of a service principal credential.
 pub(crate) struct Flow {
-    name: &'static str,
     pub(crate) tenant: TenantId,
     pub(crate) client_id: String,
     cloud: Cloud,
     pub(crate) pipeline: Pipeline,
-    allowed: AllowedTenants,
-    ignore_requested_tenant: bool,
-    cae: bool,
-    partition: CachePartition,
-    cache: TokenCache,
+    flow: TokenFlow,
 }
 
 impl Flow {
@@ -53,17 +48,23 @@ impl Flow {
         let pipeline = options
             .resolved_pipeline()
             .map_err(|e| e.with_credential(name))?;
-        Ok(Self {
+        let flow = TokenFlow::new(
             name,
-            partition: CachePartition::new(cloud.authority_host(), client_id),
-            cache: TokenCache::with_clock(pipeline.clock().clone()),
+            CachePartition::new(cloud.authority_host(), client_id),
+            TokenCache::for_pipeline(&pipeline),
+            TenantPolicy::new(
+                Some(tenant.clone()),
+                options.allowed_tenants.clone(),
+                options.ignore_requested_tenant,
+            ),
+            options.cae,
+        );
+        Ok(Self {
             tenant,
             client_id: client_id.to_owned(),
             cloud,
             pipeline,
-            allowed: options.allowed_tenants.clone(),
-            ignore_requested_tenant: options.ignore_requested_tenant,
-            cae: options.cae,
+            flow,
         })
     }
 
@@ -105,46 +106,20 @@ impl Flow {
         Fut: Future<Output = Result<P, Error>>,
         F: Fn(Form, &str, &P) -> Result<Form, Error>,
     {
-        let tenant = self
-            .allowed
-            .resolve(&self.tenant, request.tenant(), self.ignore_requested_tenant)
-            .map_err(|e| e.with_credential(self.name))?;
-        let cae = self.cae || request.cae();
-        let key = CacheKey {
-            partition: &self.partition,
-            tenant,
-            scopes: request.scopes(),
-            cae,
-        };
-        if request.claims().is_none() {
-            // The hot path: a fresh cached token, before anything is allocated.
-            if let Some(token) = self.cache.get(&key) {
-                return Ok(token);
-            }
-        }
-        let url = self.cloud.token_endpoint(tenant);
-        let scope = request.scopes().to_form_value();
-        let claims = merge_client_capabilities(request.claims(), if cae { &["CP1"] } else { &[] })
-            .map_err(|e| e.with_credential(self.name))?;
-        let fetch = async {
-            let prepared = prepare().await?;
-            tracing::debug!(credential = self.name, tenant = %tenant, client_id = %self.client_id, "requesting a token");
-            let make_form = || add(self.base_form(&scope, claims.as_deref()), &url, &prepared);
-            Ok(request_token(&self.pipeline, &url, make_form)
-                .await?
-                .access_token)
-        };
-        let result = if request.claims().is_some() {
-            // A claims challenge: bypass the lookup, then replace the rejected token.
-            let token = fetch.await;
-            if let Ok(t) = &token {
-                self.cache.insert(&key, t);
-            }
-            token
-        } else {
-            self.cache.get_or_fetch(&key, || fetch).await
-        };
-        result.map_err(|e| named(e, self.name))
+        self.flow
+            .get_token(request, |context| async move {
+                // Client credentials always name a tenant: the policy has a home tenant.
+                let tenant = context.tenant.unwrap_or(&self.tenant);
+                let url = self.cloud.token_endpoint(tenant);
+                let scope = context.scopes.to_form_value();
+                let prepared = prepare().await?;
+                tracing::debug!(credential = self.flow.name(), tenant = %tenant, client_id = %self.client_id, "requesting a token");
+                let make_form = || add(self.base_form(&scope, context.claims.as_deref()), &url, &prepared);
+                Ok(request_token(&self.pipeline, &url, make_form)
+                    .await?
+                    .access_token)
+            })
+            .await
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use auth_core::{Cloud, Error, Pipeline};
 
-use crate::shared::AllowedTenants;
+use auth_core::AllowedTenants;
 
 /// Options of every service principal credential: cloud, transport, tenants, certificate
 /// assertion form, CAE.

@@ -1,98 +1,12 @@
 //! Helpers every flow could use, kept apart so that they can move to `auth-core` as they are:
-//! the per-request tenant policy, strict boolean variables, text files in UTF-8 or UTF-16, and
+//! strict boolean variables, text files in UTF-8 or UTF-16, and
 //! random UUIDs for `jti`.
 
 use std::fmt;
 use std::path::Path;
 
-use auth_core::{Env, Error, TenantId};
+use auth_core::{Env, Error};
 use zeroize::Zeroizing;
-
-/// Which tenants, besides its own, a credential may get tokens for when a request names one.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct AllowedTenants {
-    any: bool,
-    tenants: Vec<TenantId>,
-}
-
-impl AllowedTenants {
-    /// From tenant ids; `*` allows every tenant. Invalid ids are rejected.
-    pub(crate) fn new<I, S>(tenants: I) -> Result<Self, Error>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let mut out = Self::default();
-        for t in tenants {
-            let t = t.as_ref().trim();
-            if t.is_empty() {
-                continue;
-            }
-            if t == "*" {
-                out.any = true;
-            } else {
-                out.tenants.push(TenantId::new(t)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The `;`-separated list of `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (as .NET and JS read it).
-    pub(crate) fn from_list(list: &str) -> Result<Self, Error> {
-        Self::new(list.split(';'))
-    }
-
-    fn allows(&self, tenant: &TenantId) -> bool {
-        self.any
-            || self
-                .tenants
-                .iter()
-                .any(|t| t.as_str().eq_ignore_ascii_case(tenant.as_str()))
-    }
-
-    /// The tenant a request goes to: the credential's own unless the request names another
-    /// that is allowed. `ignore_requested` (`AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`) always
-    /// keeps the credential's own.
-    pub(crate) fn resolve<'a>(
-        &self,
-        own: &'a TenantId,
-        requested: Option<&'a TenantId>,
-        ignore_requested: bool,
-    ) -> Result<&'a TenantId, Error> {
-        match requested {
-            None => Ok(own),
-            Some(_) if ignore_requested => Ok(own),
-            Some(t) if t.as_str().eq_ignore_ascii_case(own.as_str()) => Ok(own),
-            Some(t) if self.allows(t) => Ok(t),
-            Some(t) => Err(Error::configuration(format!(
-                "the credential is configured for tenant {own} and may not get tokens for tenant {t}"
-            ))
-            .with_hint(format!(
-                "add {t} to the credential's additionally allowed tenants (or \"*\" for any tenant), or ask for a token without a tenant"
-            ))),
-        }
-    }
-}
-
-impl fmt::Debug for AllowedTenants {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.any {
-            return f.write_str("[\"*\"]");
-        }
-        f.debug_list()
-            .entries(self.tenants.iter().map(TenantId::as_str))
-            .finish()
-    }
-}
-
-/// `e`, naming credential `name` unless it already names one.
-pub(crate) fn named(e: Error, name: &'static str) -> Error {
-    if e.credential().is_some() {
-        e
-    } else {
-        e.with_credential(name)
-    }
-}
 
 /// `e` with the path it is about appended to its message; kind, hint and status are kept.
 pub(crate) fn at_path(e: Error, path: &Path) -> Error {
@@ -222,56 +136,6 @@ mod tests {
     use auth_core::ErrorKind;
 
     use super::*;
-
-    fn tenant(s: &str) -> TenantId {
-        TenantId::new(s).unwrap()
-    }
-
-    fn check_resolve(allowed: &[&str], requested: Option<&str>, ignore: bool, expected: &str) {
-        let own = tenant("home");
-        let req = requested.map(tenant);
-        let got = AllowedTenants::new(allowed.iter().copied())
-            .unwrap()
-            .resolve(&own, req.as_ref(), ignore);
-        let shown = match got {
-            Ok(t) => t.to_string(),
-            Err(e) => format!("{}: {e}", e.kind()),
-        };
-        assert!(
-            shown.contains(expected),
-            "{allowed:?} {requested:?}: {shown}"
-        );
-    }
-
-    #[test]
-    fn tenant_policy() {
-        check_resolve(&[], None, false, "home");
-        check_resolve(&[], Some("home"), false, "home");
-        check_resolve(&[], Some("HOME"), false, "home");
-        check_resolve(
-            &[],
-            Some("other"),
-            false,
-            "configuration: the credential is configured for tenant home and may not get tokens for tenant other; add other",
-        );
-        check_resolve(&["other"], Some("other"), false, "other");
-        check_resolve(&["OTHER"], Some("other"), false, "other");
-        check_resolve(&["third"], Some("other"), false, "configuration");
-        check_resolve(&["*"], Some("any-tenant"), false, "any-tenant");
-        check_resolve(&["*"], Some("any-tenant"), true, "home");
-        check_resolve(&[], Some("other"), true, "home");
-    }
-
-    #[test]
-    fn allowed_list_parsing() {
-        let a = AllowedTenants::from_list("t1; t2;;").unwrap();
-        assert_eq!(format!("{a:?}"), r#"["t1", "t2"]"#);
-        assert_eq!(
-            format!("{:?}", AllowedTenants::from_list("*").unwrap()),
-            r#"["*"]"#
-        );
-        assert!(AllowedTenants::from_list("a/b").is_err());
-    }
 
     fn check_flag(value: &str, expected: Result<Option<bool>, ()>) {
         let env: HashMap<&'static str, &'static str> =

@@ -25,6 +25,26 @@ pub use retry::{RetryPolicy, retry_after, should_retry_status};
 
 use crate::{Clock, Error, ErrorKind, SystemClock};
 
+pub use crate::cloud::check_endpoint_url;
+
+/// Which responses a [`Pipeline`] retries. The default retries 408, 429, 500, 502, 503 and
+/// 504 ([`should_retry_status`]); a flow whose service has other rules (managed identity
+/// retries 404 and 410) gives its own.
+pub trait RetryClassifier: Send + Sync + fmt::Debug {
+    /// Whether a response with `status` is retried, `elapsed` after the first attempt began.
+    fn should_retry(&self, status: u16, elapsed: Duration) -> bool;
+}
+
+/// The default [`RetryClassifier`]: [`should_retry_status`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultRetryClassifier;
+
+impl RetryClassifier for DefaultRetryClassifier {
+    fn should_retry(&self, status: u16, _elapsed: Duration) -> bool {
+        should_retry_status(status)
+    }
+}
+
 /// A request as the transport sends it.
 pub type HttpRequest = http::Request<Vec<u8>>;
 /// A response as the transport gives it: the whole body, read up to [`ResponseLimit`].
@@ -131,7 +151,9 @@ pub struct Pipeline {
     sleep: Arc<dyn Sleep>,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
+    classifier: Arc<dyn RetryClassifier>,
     timeout: Duration,
+    call_timeout: Option<Duration>,
     max_response_bytes: usize,
 }
 
@@ -139,7 +161,9 @@ impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
             .field("retry", &self.retry)
+            .field("classifier", &self.classifier)
             .field("timeout", &self.timeout)
+            .field("call_timeout", &self.call_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
@@ -154,7 +178,9 @@ impl Pipeline {
             sleep,
             clock: Arc::new(SystemClock),
             retry: RetryPolicy::default(),
+            classifier: Arc::new(DefaultRetryClassifier),
             timeout: DEFAULT_REQUEST_TIMEOUT,
+            call_timeout: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
@@ -176,10 +202,28 @@ impl Pipeline {
         self
     }
 
-    /// With another per-request timeout.
+    /// With another rule for which responses are retried.
+    pub fn with_retry_classifier(mut self, classifier: Arc<dyn RetryClassifier>) -> Self {
+        self.classifier = classifier;
+        self
+    }
+
+    /// With another timeout of each attempt.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// With a bound on a whole [`Pipeline::send`], its retries and their waits included: when
+    /// it passes, the call fails with [`ErrorKind::Timeout`] whatever attempt is under way.
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
+    /// The timeout of each attempt.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// With another cap on response bodies.
@@ -213,8 +257,29 @@ impl Pipeline {
     /// attempt, so a flow can build a fresh body (a new client assertion) for each.
     ///
     /// Returns the final response whatever its status (a caller parses error bodies); fails
-    /// on transport errors, timeouts, redirects and oversized bodies.
-    pub async fn send<F>(&self, mut make: F) -> Result<HttpResponse, Error>
+    /// on transport errors, timeouts (of an attempt, or of the whole call), redirects and
+    /// oversized bodies.
+    pub async fn send<F>(&self, make: F) -> Result<HttpResponse, Error>
+    where
+        F: FnMut() -> Result<HttpRequest, Error>,
+    {
+        let Some(limit) = self.call_timeout else {
+            return self.send_retrying(make).await;
+        };
+        match select(Box::pin(self.send_retrying(make)), self.sleep.sleep(limit)).await {
+            Some(result) => result,
+            None => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer within the call's {} s limit, retries included",
+                    limit.as_secs_f64()
+                ),
+            )
+            .with_hint("the endpoint is slow or keeps failing; check the network path, or raise the call timeout")),
+        }
+    }
+
+    async fn send_retrying<F>(&self, mut make: F) -> Result<HttpResponse, Error>
     where
         F: FnMut() -> Result<HttpRequest, Error>,
     {
@@ -228,15 +293,21 @@ impl Pipeline {
             let host = request.uri().host().unwrap_or_default().to_owned();
             let path = request.uri().path().to_owned();
             let outcome = self.send_once(request).await;
+            let elapsed = self.clock.now().duration_since(started).unwrap_or_default();
             let wait = match &outcome {
-                Ok(resp) if should_retry_status(resp.status().as_u16()) => Some(
-                    retry_after(resp.headers(), self.clock.now())
-                        .unwrap_or_else(|| self.retry.backoff(attempt)),
-                ),
+                Ok(resp)
+                    if self
+                        .classifier
+                        .should_retry(resp.status().as_u16(), elapsed) =>
+                {
+                    Some(
+                        retry_after(resp.headers(), self.clock.now())
+                            .unwrap_or_else(|| self.retry.backoff(attempt)),
+                    )
+                }
                 Err(e) if e.is_retryable() => Some(self.retry.backoff(attempt)),
                 _ => None,
             };
-            let elapsed = self.clock.now().duration_since(started).unwrap_or_default();
             match (wait, outcome) {
                 (Some(wait), outcome) if self.retry.allows(attempt + 1, elapsed, wait) => {
                     tracing::debug!(
@@ -303,7 +374,8 @@ fn transport_error(e: TransportError, host: &str, retries: u32) -> Error {
     } else {
         String::new()
     };
-    match e.kind() {
+    let source = e.clone();
+    let error = match e.kind() {
         TransportErrorKind::Tls => Error::new(ErrorKind::Transport, format!("TLS with {host} failed: {e}"))
             .with_hint("the server's certificate is not trusted or not valid for this host; this is not retried: check the URL, or add the issuing CA to the trusted roots"),
         TransportErrorKind::Timeout => Error::new(ErrorKind::Timeout, format!("{host} did not answer in time{tried}: {e}"))
@@ -315,11 +387,12 @@ fn transport_error(e: TransportError, host: &str, retries: u32) -> Error {
         .with_hint("the network or the server dropped the connection; retry later"),
         _ => Error::new(ErrorKind::Transport, format!("could not reach {host}{tried}: {e}"))
             .with_hint("check the network and the endpoint URL"),
-    }
+    };
+    error.with_source(source)
 }
 
 /// Polls `a` and `b` together; `Some` with `a`'s output if it finishes first, else `None`.
-async fn select<A, B>(a: A, b: B) -> Option<A::Output>
+pub(crate) async fn select<A, B>(a: A, b: B) -> Option<A::Output>
 where
     A: Future + Unpin,
     B: Future + Unpin,

@@ -12,10 +12,17 @@ use super::{
 /// Connect timeout of the default client.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An [`HttpClient`] over one `reqwest::Client` (one connection pool). Never follows redirects.
+/// An [`HttpClient`] over reqwest (one connection pool per destination kind). Never follows
+/// redirects.
+///
+/// Requests to loopback and link-local hosts (the emulator, a local proxy of a tool, the managed
+/// identity endpoint 169.254.169.254) go through a second client with no proxy at all: a system
+/// proxy (`HTTP_PROXY`, `ALL_PROXY`) must never see a secret sent over plain http to a local
+/// authority, and could not reach such an address anyway.
 #[derive(Clone, Debug)]
 pub struct ReqwestClient {
     client: reqwest::Client,
+    direct: reqwest::Client,
 }
 
 impl Default for ReqwestClient {
@@ -29,26 +36,37 @@ impl ReqwestClient {
     pub fn new() -> Self {
         // The default builder fails only where `reqwest::Client::new` itself would (no TLS
         // backend), so the fallback never drops a caller's configuration.
-        Self::from_builder(reqwest::Client::builder()).unwrap_or_else(|_| Self {
+        Self::from_builder(reqwest::Client::builder).unwrap_or_else(|_| Self {
             client: reqwest::Client::default(),
+            direct: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
         })
     }
 
-    /// A client from a reqwest builder (for extra roots, proxies); redirects and the connect
-    /// timeout are set here. A builder that cannot build is an error: falling back to a default
-    /// client would drop the caller's roots and proxy.
-    pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, TransportError> {
-        let client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| {
-                TransportError::new(
-                    TransportErrorKind::Other,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
-        Ok(Self { client })
+    /// A client from reqwest builders that `make` returns (for extra roots, proxies): it is
+    /// called twice, once for remote hosts and once for loopback and link-local ones, whose
+    /// client gets `no_proxy` on top. Redirects and the connect timeout are set here. A builder
+    /// that cannot build is an error: falling back to a default client would drop the caller's
+    /// roots and proxy.
+    pub fn from_builder(make: impl Fn() -> reqwest::ClientBuilder) -> Result<Self, TransportError> {
+        let build = |builder: reqwest::ClientBuilder| {
+            builder
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(CONNECT_TIMEOUT)
+                .build()
+                .map_err(|e| {
+                    TransportError::new(
+                        TransportErrorKind::Other,
+                        format!("cannot build the HTTP client: {e}"),
+                    )
+                })
+        };
+        Ok(Self {
+            client: build(make())?,
+            direct: build(make().no_proxy())?,
+        })
     }
 
     /// A client that also trusts the PEM certificate `ca_pem` (such as the emulator's CA).
@@ -59,7 +77,17 @@ impl ReqwestClient {
                 format!("invalid CA certificate: {e}"),
             )
         })?;
-        Self::from_builder(reqwest::Client::builder().add_root_certificate(cert))
+        Self::from_builder(|| reqwest::Client::builder().add_root_certificate(cert.clone()))
+    }
+
+    /// The client for `request`'s host: never a proxy for loopback and link-local hosts.
+    fn client_for(&self, request: &HttpRequest) -> &reqwest::Client {
+        let host = request.uri().host().unwrap_or_default();
+        if crate::cloud::is_loopback(host) || crate::cloud::is_link_local(host) {
+            &self.direct
+        } else {
+            &self.client
+        }
     }
 }
 
@@ -70,12 +98,9 @@ impl HttpClient for ReqwestClient {
                 .extensions()
                 .get::<ResponseLimit>()
                 .map_or(usize::MAX, |l| l.0);
+            let client = self.client_for(&request);
             let request = reqwest::Request::try_from(request).map_err(|e| classify(&e))?;
-            let mut response = self
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| classify(&e))?;
+            let mut response = client.execute(request).await.map_err(|e| classify(&e))?;
             let mut builder = http::Response::builder()
                 .status(response.status())
                 .version(response.version());
@@ -155,7 +180,7 @@ mod tests {
     #[test]
     fn a_builder_that_cannot_build_is_an_error_not_a_default_client() {
         // rustls speaks no TLS 1.0: this configuration cannot be built.
-        let builder = reqwest::Client::builder().max_tls_version(reqwest::tls::Version::TLS_1_0);
+        let builder = || reqwest::Client::builder().max_tls_version(reqwest::tls::Version::TLS_1_0);
         let err = ReqwestClient::from_builder(builder).unwrap_err();
         assert_eq!(err.kind(), TransportErrorKind::Other);
         assert!(

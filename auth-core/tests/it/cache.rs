@@ -26,7 +26,7 @@ impl Fixture {
     fn key(&self) -> CacheKey<'_> {
         CacheKey {
             partition: &self.partition,
-            tenant: &self.tenant,
+            tenant: Some(&self.tenant),
             scopes: &self.scopes,
             cae: false,
         }
@@ -83,7 +83,7 @@ async fn a_hit_does_not_fetch_and_keys_are_separate() {
     assert!(
         cache
             .get(&CacheKey {
-                tenant: &other_tenant,
+                tenant: Some(&other_tenant),
                 ..fx.key()
             })
             .is_none()
