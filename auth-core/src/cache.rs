@@ -663,6 +663,19 @@ impl TokenCache {
         if let Some(hit) = self.get(key) {
             return Ok(hit);
         }
+        // One deadline for the whole call: waiting for another task's fetch, and leading one
+        // when that task gives up, together take at most the load timeout.
+        self.timed(Box::pin(self.load(key, fetch)))
+            .await
+            .and_then(|r| r)
+    }
+
+    /// [`TokenCache::get_or_fetch`] past its hit: wait for a fetch in flight, or lead one.
+    async fn load<F, Fut>(&self, key: &CacheKey<'_>, fetch: F) -> Result<AccessToken, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessToken, Error>>,
+    {
         let slot = self.slot(key);
         let mut fetch = Some(fetch);
         loop {
@@ -702,7 +715,7 @@ impl TokenCache {
                         slot: &slot,
                         generation,
                     };
-                    if let Some(outcome) = self.timed(wait).await? {
+                    if let Some(outcome) = wait.await {
                         return outcome;
                     }
                 }
@@ -717,7 +730,7 @@ impl TokenCache {
                             "token cache: a fetch was led twice",
                         ));
                     };
-                    let fetched = self.timed(Box::pin(fetch())).await.and_then(|r| r);
+                    let fetched = fetch().await;
                     return match (fetched, old) {
                         (Ok(token), _) => {
                             let token = match self.store(key.hash(), &slot, &token, Some(inserts)) {
@@ -880,5 +893,107 @@ impl Hasher for FxHasher {
 
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::{Scopes, Secret, TokenType};
+
+    fn token(text: &str) -> AccessToken {
+        AccessToken::from_lifetime(
+            Secret::new(text),
+            TokenType::Bearer,
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            Duration::from_secs(3600),
+            None,
+        )
+    }
+
+    #[derive(Debug)]
+    struct Fixed;
+    impl Clock for Fixed {
+        fn now(&self) -> std::time::SystemTime {
+            UNIX_EPOCH + Duration::from_secs(1_700_000_100)
+        }
+    }
+
+    /// Weak references to the copies the cache hands out on this thread and on another one
+    /// (each thread reads its own stripe's copy through its own view of the map).
+    fn served_copies(cache: &Arc<TokenCache>, scopes: &Scopes) -> Vec<WeakToken> {
+        let partition = CachePartition::new("https://login.example", "client");
+        let key = CacheKey {
+            partition: &partition,
+            tenant: None,
+            scopes,
+            cae: false,
+        };
+        cache.insert(&key, &token("secret-token"));
+        let here = cache.get(&key).unwrap().downgrade();
+        let there = {
+            let cache = cache.clone();
+            let scopes = scopes.clone();
+            std::thread::spawn(move || {
+                let key = CacheKey {
+                    partition: &partition,
+                    tenant: None,
+                    scopes: &scopes,
+                    cae: false,
+                };
+                cache.get(&key).unwrap().downgrade()
+            })
+            .join()
+            .unwrap()
+        };
+        vec![here, there]
+    }
+
+    #[test]
+    fn clear_and_drop_free_every_copy_even_while_threads_hold_views() {
+        let scopes = Scopes::for_resource("https://ml.azure.com").unwrap();
+        let cache = Arc::new(TokenCache::with_clock(Arc::new(Fixed)));
+        let copies = served_copies(&cache, &scopes);
+        assert!(
+            copies.iter().all(|c| c.upgrade().is_some()),
+            "the cache holds them"
+        );
+        cache.clear();
+        assert!(
+            copies.iter().all(|c| c.upgrade().is_none()),
+            "clear frees them"
+        );
+
+        let copies = served_copies(&cache, &scopes);
+        drop(Arc::into_inner(cache).expect("no other owner"));
+        assert!(
+            copies.iter().all(|c| c.upgrade().is_none()),
+            "drop frees them"
+        );
+    }
+
+    #[test]
+    fn eviction_and_replacement_free_the_old_copies() {
+        let scopes = Scopes::for_resource("https://ml.azure.com").unwrap();
+        let cache = Arc::new(TokenCache::with_options(
+            CacheOptions::default()
+                .with_clock(Arc::new(Fixed))
+                .with_capacity(1),
+        ));
+        let first = served_copies(&cache, &scopes);
+        let replaced = served_copies(&cache, &scopes);
+        assert!(
+            first.iter().all(|c| c.upgrade().is_none()),
+            "a replaced token is freed"
+        );
+        let other = Scopes::for_resource("https://management.azure.com").unwrap();
+        let _kept = served_copies(&cache, &other);
+        assert_eq!(cache.len(), 1);
+        assert!(
+            replaced.iter().all(|c| c.upgrade().is_none()),
+            "an evicted token is freed"
+        );
     }
 }

@@ -102,6 +102,7 @@ impl ClientCertificate {
                     };
                     let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(&block.der[..])
                         .map_err(|_| config("the encrypted private key is not valid PKCS#8"))?;
+                    check_key_derivation(&info.encryption_algorithm)?;
                     let doc = info.decrypt(password.expose_secret().as_bytes()).map_err(|_| {
                         config("could not decrypt the private key: wrong password, or an unsupported encryption scheme")
                             .with_hint("check the certificate password; supported: PBES2 with PBKDF2 or scrypt and AES or 3DES")
@@ -223,6 +224,46 @@ fn p12_error(e: &p12_keystore::error::Error) -> &'static str {
         E::UnsupportedCertificateType => "unsupported certificate type",
         E::X509Error(_) => "a certificate in it is not valid",
         _ => "the password is wrong, or the file is damaged or uses an unsupported encryption",
+    }
+}
+
+/// The most PBKDF2 iterations an encrypted key may ask for (OpenSSL uses 2,048, .NET and
+/// Windows 2,000 to 600,000); the same bound as the PKCS#12 reader's.
+const MAX_PBKDF2_ITERATIONS: u32 = 1_000_000;
+/// The most memory (128 · N · r bytes) scrypt may ask for: OpenSSL's default is 32 MiB.
+const MAX_SCRYPT_MEMORY: u64 = 128 << 20;
+/// The most scrypt parallelization (p) an encrypted key may ask for.
+const MAX_SCRYPT_PARALLELISM: u16 = 16;
+
+/// Refuses key-derivation parameters that would take minutes or gigabytes before the password
+/// is even checked: a key file is input, and a crafted one must not stall or exhaust the process.
+fn check_key_derivation(scheme: &pkcs8::pkcs5::EncryptionScheme) -> Result<(), Error> {
+    use pkcs8::pkcs5::{EncryptionScheme, pbes2::Kdf};
+    let EncryptionScheme::Pbes2(params) = scheme else {
+        return Ok(());
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ITERATIONS => Err(config(format!(
+            "the encrypted private key asks for {} PBKDF2 iterations, more than the {MAX_PBKDF2_ITERATIONS} allowed",
+            p.iteration_count
+        ))
+        .with_hint("re-encrypt the key: openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem")),
+        Kdf::Scrypt(p) => {
+            let memory = 128u64
+                .checked_mul(p.cost_parameter)
+                .and_then(|m| m.checked_mul(u64::from(p.block_size)));
+            if memory.is_none_or(|m| m > MAX_SCRYPT_MEMORY)
+                || p.parallelization > MAX_SCRYPT_PARALLELISM
+            {
+                return Err(config(format!(
+                    "the encrypted private key asks for scrypt with N={}, r={}, p={}, beyond the allowed {} MiB of memory and parallelism {MAX_SCRYPT_PARALLELISM}",
+                    p.cost_parameter, p.block_size, p.parallelization, MAX_SCRYPT_MEMORY >> 20
+                ))
+                .with_hint("re-encrypt the key: openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -349,6 +390,21 @@ pub(crate) mod tests {
         check(&utf16, None, Ok(1));
         check(&concat(&["key-pkcs1.pem", "cert.pem"]), None, Ok(1));
         check(&fixture("combined-encrypted.pem"), pw, Ok(1));
+        check(
+            &concat(&["key-encrypted-scrypt.pem", "cert.pem"]),
+            pw,
+            Ok(1),
+        );
+        check(
+            &concat(&["key-encrypted-iter2m.pem", "cert.pem"]),
+            pw,
+            Err("asks for 2000000 PBKDF2 iterations, more than the 1000000 allowed"),
+        );
+        check(
+            &fixture("cert-iter2m.p12"),
+            pw,
+            Err("could not read the PKCS#12 file"),
+        );
         check(&fixture("chain-ca-first.pem"), None, Ok(2));
         check(&fixture("cert.p12"), pw, Ok(2));
         check(&fixture("cert-legacy.p12"), pw, Ok(1));
@@ -408,6 +464,39 @@ pub(crate) mod tests {
             Err("could not read the PKCS#12 file"),
         );
         check(b"", None, Err("could not read the PKCS#12 file"));
+    }
+
+    /// The scrypt fixture with its block size (r) raised from 8 to 127: 254 MiB of memory.
+    fn scrypt_with_block_size(r: u8) -> Vec<u8> {
+        let pem = String::from_utf8(fixture("key-encrypted-scrypt.pem")).unwrap();
+        let mut der = pem_blocks(&pem).unwrap().remove(0).der.to_vec();
+        // costParameter 0x4000, then blockSize 8, in the scrypt parameters.
+        let at = der
+            .windows(7)
+            .position(|w| w == [0x02, 0x02, 0x40, 0x00, 0x02, 0x01, 0x08])
+            .unwrap();
+        der[at + 6] = r;
+        let body = STANDARD.encode(&der);
+        let mut out = String::from("-----BEGIN ENCRYPTED PRIVATE KEY-----\n");
+        for line in body.as_bytes().chunks(64) {
+            out.push_str(std::str::from_utf8(line).unwrap());
+            out.push('\n');
+        }
+        out.push_str("-----END ENCRYPTED PRIVATE KEY-----\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend(fixture("cert.pem"));
+        bytes
+    }
+
+    #[test]
+    fn key_derivation_parameters_are_bounded() {
+        check(
+            &scrypt_with_block_size(127),
+            Some(PASSWORD),
+            Err("scrypt with N=16384, r=127, p=1, beyond the allowed 128 MiB"),
+        );
+        // The patch itself is sound: r=8 patched back in reads as before.
+        check(&scrypt_with_block_size(8), Some(PASSWORD), Ok(1));
     }
 
     #[test]

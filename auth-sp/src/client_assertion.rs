@@ -27,8 +27,9 @@ enum Source {
     AsyncCallback(Arc<AsyncCallback>),
 }
 
-/// The assertion in the federated token file at `path`. It is read for each request sent, as
-/// the platform rotates it; that is only when no cached token is fresh (§3.4).
+/// The assertion in the federated token file at `path`. It is read for each token request sent
+/// (its retries reuse it), as the platform rotates it; that is only when no cached token is
+/// fresh (§3.4).
 fn read_token_file(path: &Path) -> Result<Secret, Error> {
     let bytes = read_secret_file(path).map_err(|e| {
         Error::configuration(format!(
@@ -185,13 +186,18 @@ impl ClientAssertionCredential {
         &self.flow.client_id
     }
 
-    /// How the attempts of one token request get their assertion: a file is read and a callback
-    /// called for each; an asynchronous callback is awaited once, here, and its assertion reused.
+    /// How the attempts of one token request get their assertion: a callback is called for
+    /// each; a file is read once, here, off the async runtime (a slow or network file system
+    /// must not stall its worker), and an asynchronous callback awaited once, and reused.
     async fn assertions(
         &self,
     ) -> Result<Box<dyn Fn() -> Result<Secret, Error> + Send + Sync + '_>, Error> {
         Ok(match &self.source {
-            Source::File(path) => Box::new(|| read_token_file(path)),
+            Source::File(path) => {
+                let path = path.clone();
+                let assertion = auth_core::blocking::run(move || read_token_file(&path)).await?;
+                Box::new(move || Ok(assertion.clone()))
+            }
             Source::Callback(cb) => Box::new(|| non_empty(cb()?)),
             Source::AsyncCallback(cb) => {
                 let assertion = non_empty(cb().await?)?;

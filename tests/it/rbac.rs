@@ -414,3 +414,43 @@ async fn bad_input_is_one_line_and_exit_code_2() {
     let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
     assert_eq!(err["error"]["exitCode"], 2);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_or_binary_file_is_refused_not_read_whole() {
+    let dir = TempDir::new();
+    let compute = format!("{}/computes/ci1", ws_id());
+    let check = |file: String| {
+        let dir = &dir;
+        let compute = compute.clone();
+        async move {
+            rbac(
+                dir,
+                &[
+                    "check",
+                    "--principal",
+                    OID,
+                    "--action",
+                    START,
+                    "--scope",
+                    &compute,
+                    "--assignments",
+                    &file,
+                ],
+            )
+            .await
+        }
+    };
+    let run = check("/dev/zero".to_owned()).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("cannot read the role assignments file /dev/zero: it is larger than"),
+        "{run:?}"
+    );
+    let binary = dir.write("binary.json", "\u{0}");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
+    let run = check(binary.display().to_string()).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("it is not UTF-8 text"), "{run:?}");
+}

@@ -136,6 +136,7 @@ fn core_has_no_runtime() -> Result {
 /// The benchmarks: each is a `harness = false` bench printing its own figures.
 const BENCHES: &[(&str, &str)] = &[
     ("auth-core", "cache_hit"),
+    ("auth-core", "cache_insert"),
     ("auth-testkit", "startup"),
     ("auth-sp", "cold_token"),
     ("rbac", "check"),

@@ -2,9 +2,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth_core::{CacheKey, CachePartition, Error, ErrorKind, Scopes, TenantId, TokenCache};
+use auth_core::{
+    CacheKey, CacheOptions, CachePartition, Error, ErrorKind, Scopes, TenantId, TokenCache,
+};
 
-use crate::{ManualClock, token};
+use crate::{ManualClock, TokioTimer, token};
 
 struct Fixture {
     partition: CachePartition,
@@ -333,4 +335,178 @@ async fn one_keys_refresh_never_blocks_another_keys_hits() {
     .unwrap();
     assert_eq!(hit.token().expose_secret(), "ml");
     slow.abort();
+}
+
+fn options(clock: Arc<ManualClock>) -> CacheOptions {
+    CacheOptions::default().with_clock(clock)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_fetch_times_out_for_its_leader_and_waiters_and_the_key_recovers() {
+    let cache = Arc::new(TokenCache::with_options(
+        options(ManualClock::at(T0))
+            .with_timer(Arc::new(TokioTimer))
+            .with_load_timeout(Duration::from_millis(200)),
+    ));
+    let fx = Arc::new(Fixture::new());
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (cache, fx) = (cache.clone(), fx.clone());
+        tasks.push(tokio::spawn(async move {
+            cache
+                .get_or_fetch(&fx.key(), || std::future::pending())
+                .await
+        }));
+    }
+    for t in tasks {
+        let err = tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .expect("no caller may hang past the load timeout")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(
+            err.message()
+                .contains("took longer than 0.2 s (the token cache's load timeout)"),
+            "{err}"
+        );
+    }
+    let ok = cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("after", T0, 3600)) })
+        .await
+        .unwrap();
+    assert_eq!(ok.token().expose_secret(), "after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claims_token_inserted_during_a_refresh_is_not_overwritten() {
+    let cache = Arc::new(TokenCache::with_clock(ManualClock::at(T0)));
+    let fx = Arc::new(Fixture::new());
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (started, has_started) = tokio::sync::oneshot::channel::<()>();
+    let ordinary = {
+        let (cache, fx) = (cache.clone(), fx.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch(&fx.key(), || async move {
+                    started.send(()).unwrap();
+                    released.await.unwrap();
+                    Ok(token("ordinary", T0, 3600))
+                })
+                .await
+        })
+    };
+    has_started.await.unwrap();
+    // A claims challenge is answered while the ordinary fetch is in flight.
+    cache.insert(&fx.key(), &token("claims", T0, 3600));
+    release.send(()).unwrap();
+    let got = ordinary.await.unwrap().unwrap();
+    assert_eq!(got.token().expose_secret(), "claims");
+    assert_eq!(
+        cache.get(&fx.key()).unwrap().token().expose_secret(),
+        "claims"
+    );
+    // A fetch that starts after the insert stores its token as usual.
+    cache.clear();
+    let later = cache
+        .get_or_fetch(&fx.key(), || async { Ok(token("later", T0, 3600)) })
+        .await
+        .unwrap();
+    assert_eq!(later.token().expose_secret(), "later");
+}
+
+#[test]
+fn short_lived_tokens_are_served_until_shortly_before_expiry() {
+    let clock = ManualClock::at(T0);
+    let cache = TokenCache::with_clock(clock.clone());
+    let fx = Fixture::new();
+    cache.insert(&fx.key(), &token("short", T0, 300));
+    clock.advance(269);
+    assert!(
+        cache.get(&fx.key()).is_some(),
+        "a tenth of 300 s before expiry"
+    );
+    clock.advance(1);
+    assert!(
+        cache.get(&fx.key()).is_none(),
+        "refresh due 30 s before expiry"
+    );
+    // An hour-long token refreshes five minutes before expiry.
+    cache.insert(&fx.key(), &token("hour", T0 + 270, 3600));
+    clock.advance(3600 - 301);
+    assert!(cache.get(&fx.key()).is_some());
+    clock.advance(1);
+    assert!(cache.get(&fx.key()).is_none());
+}
+
+fn numbered(n: usize) -> Scopes {
+    Scopes::new([format!("https://resource-{n}.example/.default")]).unwrap()
+}
+
+#[test]
+fn over_capacity_expired_keys_go_first_then_the_least_recently_used() {
+    let clock = ManualClock::at(T0);
+    let cache = TokenCache::with_options(options(clock.clone()).with_capacity(8));
+    let fx = Fixture::new();
+    let scopes: Vec<Scopes> = (0..9).map(numbered).collect();
+    let key = |i: usize| CacheKey {
+        scopes: &scopes[i],
+        ..fx.key()
+    };
+    for i in 0..8 {
+        let lifetime = if i == 1 { 10 } else { 3600 };
+        cache.insert(&key(i), &token(&format!("t{i}"), T0, lifetime));
+    }
+    assert_eq!(cache.len(), 8);
+    clock.advance(100);
+    assert!(
+        cache.get(&key(0)).is_some(),
+        "key 0 is the most recently used"
+    );
+    cache.insert(&key(8), &token("t8", T0 + 100, 3600));
+    // Down to seven eighths: the expired key 1 and the least recently used live key.
+    assert_eq!(cache.len(), 7);
+    assert!(cache.get(&key(0)).is_some());
+    assert!(cache.get(&key(8)).is_some());
+    let kept = (2..8).filter(|&i| cache.get(&key(i)).is_some()).count();
+    assert_eq!(kept, 5);
+}
+
+#[test]
+fn twenty_thousand_keys_stay_bounded_or_all_kept_with_room() {
+    let clock = ManualClock::at(T0);
+    let fx = Fixture::new();
+    let scopes: Vec<Scopes> = (0..20_000).map(numbered).collect();
+    let bounded = TokenCache::with_clock(clock.clone());
+    let roomy = TokenCache::with_options(options(clock.clone()).with_capacity(20_000));
+    for s in &scopes {
+        let key = CacheKey {
+            scopes: s,
+            ..fx.key()
+        };
+        bounded.insert(&key, &token("t", T0, 3600));
+        roomy.insert(&key, &token("t", T0, 3600));
+    }
+    assert!(bounded.len() <= auth_core::DEFAULT_CACHE_CAPACITY);
+    assert!(bounded.len() > auth_core::DEFAULT_CACHE_CAPACITY / 2);
+    assert_eq!(roomy.len(), 20_000);
+    for s in scopes.iter().step_by(997) {
+        assert!(
+            roomy
+                .get(&CacheKey {
+                    scopes: s,
+                    ..fx.key()
+                })
+                .is_some()
+        );
+    }
+    // The most recent keys survive in the bounded cache.
+    let last = CacheKey {
+        scopes: &scopes[19_999],
+        ..fx.key()
+    };
+    assert!(bounded.get(&last).is_some());
+    bounded.clear();
+    assert!(bounded.is_empty());
+    assert!(bounded.get(&last).is_none());
 }

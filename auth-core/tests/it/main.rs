@@ -3,6 +3,8 @@
 mod cache;
 mod pipeline;
 #[cfg(feature = "reqwest")]
+mod proxy;
+#[cfg(feature = "reqwest")]
 mod transport;
 
 use std::sync::Arc;
@@ -45,4 +47,17 @@ pub fn token(text: &str, now: u64, lifetime: u64) -> AccessToken {
         Duration::from_secs(lifetime),
         None,
     )
+}
+
+/// A timer on tokio's clock, for the cache's load timeout.
+#[derive(Debug, Default)]
+pub struct TokioTimer;
+
+impl auth_core::http::Sleep for TokioTimer {
+    fn sleep(
+        &self,
+        d: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>> {
+        Box::pin(tokio::time::sleep(d))
+    }
 }

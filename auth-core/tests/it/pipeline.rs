@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::http::{
-    HttpRequest, HttpResponse, Pipeline, Sleep, TransportError, TransportErrorKind,
+    HttpRequest, HttpResponse, Pipeline, RetryClassifier, Sleep, TransportError,
+    TransportErrorKind, check_endpoint_url,
 };
 use auth_core::{ErrorKind, Secret, entra};
 
@@ -225,6 +226,12 @@ fn tls_failures_fail_at_once() {
     );
     assert_eq!(e.kind(), ErrorKind::Transport);
     assert!(e.to_string().contains("not trusted"), "{e}");
+    let source = std::error::Error::source(&e).expect("the transport error is the source");
+    let transport = source
+        .downcast_ref::<TransportError>()
+        .expect("a TransportError");
+    assert_eq!(transport.kind(), TransportErrorKind::Tls);
+    assert!(transport.to_string().contains("UnknownIssuer"));
 }
 
 #[test]
@@ -327,5 +334,86 @@ fn errors_from_responses_carry_no_secret() {
                 "{secret} leaked from {body}: {shown}"
             );
         }
+    }
+}
+
+fn get(p: &Pipeline) -> Result<HttpResponse, auth_core::Error> {
+    block_on(p.send(|| {
+        Ok(
+            http::Request::get("http://169.254.169.254/metadata/identity/oauth2/token")
+                .body(Vec::new())
+                .unwrap(),
+        )
+    }))
+}
+
+/// Managed identity's rule: 404 and 410 are retried too (IMDS is still starting).
+#[derive(Debug)]
+struct ImdsLike;
+
+impl RetryClassifier for ImdsLike {
+    fn should_retry(&self, status: u16, _elapsed: Duration) -> bool {
+        matches!(status, 404 | 410 | 429) || status >= 500
+    }
+}
+
+#[test]
+fn a_flow_decides_which_statuses_are_retried() {
+    let answers = || {
+        vec![
+            Ok(response(404, &[], "")),
+            Ok(response(410, &[], "")),
+            Ok(response(200, &[], OK)),
+        ]
+    };
+    let (p, count, _, _) = scripted(answers());
+    assert_eq!(get(&p).unwrap().status(), 404, "404 is final by default");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    let (p, count, _, _) = scripted(answers());
+    let p = p.with_retry_classifier(Arc::new(ImdsLike));
+    assert_eq!(get(&p).unwrap().status(), 200);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn the_call_timeout_bounds_the_whole_call() {
+    // Never answers; each attempt's own timeout (30 s) never fires with RecordingSleep.
+    let (p, _, sleep, _) = scripted(vec![]);
+    let e = get(&p.with_call_timeout(Duration::from_secs(3))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(e.message().contains("within the call's 3 s limit"), "{e}");
+    assert!(sleep.0.lock().unwrap().contains(&Duration::from_secs(3)));
+    // An answer before the limit is the call's result.
+    let (p, _, _, _) = scripted(vec![Ok(response(200, &[], OK))]);
+    assert_eq!(
+        get(&p.with_call_timeout(Duration::from_secs(3)))
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[test]
+fn endpoints_need_https_except_on_loopback_and_link_local_hosts() {
+    for ok in [
+        "https://login.microsoftonline.com/x",
+        "http://127.0.0.1:8080/token",
+        "http://localhost/x",
+        "http://[::1]:9/x",
+        "http://169.254.169.254/metadata/identity/oauth2/token",
+        "http://[fe80::1]/x",
+    ] {
+        assert_eq!(check_endpoint_url("endpoint", ok).unwrap(), ok);
+    }
+    for bad in [
+        "http://example.com/token",
+        "http://169.255.0.1/x",
+        "http://10.0.0.1/x",
+        "ftp://127.0.0.1/x",
+        "not a url",
+    ] {
+        let e = check_endpoint_url("managed identity endpoint", bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Configuration, "{bad}");
+        assert!(e.message().contains("managed identity endpoint"), "{e}");
     }
 }

@@ -108,3 +108,51 @@ async fn callback_and_unregistered_subject() {
     assert!(e.message().contains("AADSTS700213"), "{e}");
     assert!(e.hint().unwrap().contains("subject"), "{e}");
 }
+
+/// A federated token file on a slow file system (here a FIFO that has no writer yet) is read
+/// off the async runtime: on a single-threaded runtime, other tasks keep running meanwhile.
+#[cfg(unix)]
+#[tokio::test(flavor = "current_thread")]
+async fn a_slow_token_file_does_not_block_the_runtime() {
+    let emu = start().await;
+    let dir = temp_dir("federated-fifo");
+    let fifo = dir.join("azure-identity-token");
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test makes a FIFO with mkfifo"
+    )]
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let c = ClientAssertionCredential::from_file(TENANT, CLIENT, &fifo, options(&emu)).unwrap();
+    let (ticked, tick) = std::sync::mpsc::channel::<()>();
+    let token = federated_token(SUBJECT);
+    let writer = {
+        let (fifo, token) = (fifo.clone(), token.clone());
+        std::thread::spawn(move || {
+            // Writes when the runtime has run another task, or after 5 s regardless (so that a
+            // blocked runtime fails this test instead of hanging it).
+            let ran = tick.recv_timeout(std::time::Duration::from_secs(5)).is_ok();
+            std::fs::write(&fifo, &token).unwrap();
+            ran
+        })
+    };
+    let other = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        ticked.send(()).unwrap();
+    });
+    let t = c.get_token(&arm()).await.unwrap();
+    assert!(!t.token().expose_secret().is_empty());
+    other.await.unwrap();
+    assert!(
+        writer.join().unwrap(),
+        "another task ran while the token file was being read"
+    );
+    assert_eq!(
+        token_requests(&emu)[0].form_field("client_assertion"),
+        Some(token.as_str())
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

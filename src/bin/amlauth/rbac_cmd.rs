@@ -108,13 +108,20 @@ pub(crate) struct SuggestArgs {
     roles: Option<PathBuf>,
 }
 
+/// The largest role or assignment file read (az's output for a large tenant is a few MiB; the
+/// built-in roles are about 1 MiB): a wrong path such as `/dev/zero` fails instead of filling
+/// memory.
+const MAX_RBAC_FILE_BYTES: u64 = 64 << 20;
+
 fn read(path: &Path, what: &str) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let cannot = |e: &dyn std::fmt::Display| {
         Failure::usage(format!(
             "cannot read the {what} file {}: {e}",
             path.display()
         ))
-    })
+    };
+    let bytes = auth_core::fs::read_capped(path, MAX_RBAC_FILE_BYTES).map_err(|e| cannot(&e))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| cannot(&"it is not UTF-8 text"))
 }
 
 /// Wraps a parse error with the file it came from.
