@@ -56,6 +56,9 @@
 //!   your own `auth_core::http::HttpClient`.
 //! - `service-principal` (default), `workspace` (default), `rbac`, `managed-identity`,
 //!   `azure-cli`, `interactive`: the member crates above.
+//! - `certificate` (default): client certificates for service principals. Without it a
+//!   client-secret or federated-token build compiles no RSA, PKCS#8 or PKCS#12 code, and a
+//!   configured certificate is a clear configuration error.
 //! - `tool`: the `amlauth` command-line tool (`cargo install azureml-auth --features tool`).
 //!   Its dependencies (clap, tokio, jiff) are compiled only with this feature.
 //!

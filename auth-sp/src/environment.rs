@@ -47,11 +47,10 @@ use auth_core::{
 };
 use zeroize::Zeroizing;
 
+#[cfg(feature = "certificate")]
+use crate::ClientCertificateCredential;
 use crate::shared::{ShownPath, at_path, decode_text, env_flag, read_secret_file};
-use crate::{
-    ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
-    ServicePrincipalOptions,
-};
+use crate::{ClientAssertionCredential, ClientSecretCredential, ServicePrincipalOptions};
 
 const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
 const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
@@ -139,6 +138,7 @@ pub enum ServicePrincipalCredential {
     /// Client secret.
     Secret(ClientSecretCredential),
     /// Certificate.
+    #[cfg(feature = "certificate")]
     Certificate(ClientCertificateCredential),
     /// Federated token (assertion file or callback).
     Assertion(ClientAssertionCredential),
@@ -245,15 +245,9 @@ impl ServicePrincipalCredential {
                 options.send_certificate_chain = true;
             }
             let password = password.map(Secret::new);
-            return ClientCertificateCredential::from_file(
-                &tenant,
-                &client,
-                cert,
-                password.as_ref(),
-                options,
-            )
-            .map(|c| Some(Self::Certificate(c)))
-            .map_err(wrap);
+            return Self::certificate(&tenant, &client, cert.into(), password.as_ref(), options)
+                .map(Some)
+                .map_err(wrap);
         }
         let file = file.unwrap_or_default();
         tracing::debug!("service principal from AZURE_* variables: federated token file");
@@ -370,20 +364,44 @@ impl ServicePrincipalCredential {
             Some(b) if Path::new(&cert).is_relative() => b.join(&cert),
             _ => PathBuf::from(cert),
         };
-        ClientCertificateCredential::from_file(
+        Self::certificate(
             tenant,
             client,
             cert,
             sdk.client_certificate_password.as_ref(),
             options,
         )
-        .map(Self::Certificate)
+    }
+
+    /// A certificate credential, or with no `certificate` feature an error saying so.
+    fn certificate(
+        tenant: &str,
+        client: &str,
+        path: PathBuf,
+        password: Option<&Secret>,
+        options: ServicePrincipalOptions,
+    ) -> Result<Self, Error> {
+        #[cfg(feature = "certificate")]
+        {
+            ClientCertificateCredential::from_file(tenant, client, path, password, options)
+                .map(Self::Certificate)
+        }
+        #[cfg(not(feature = "certificate"))]
+        {
+            let _ = (tenant, client, password, options);
+            Err(Error::configuration(format!(
+                "a client certificate is configured ({}), but this build has no certificate support",
+                ShownPath(&path)
+            ))
+            .with_hint("enable the `certificate` feature of azureml-auth (or auth-sp), or use a client secret or federated token"))
+        }
     }
 
     /// The credential's name, such as `client secret credential`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Secret(_) => ClientSecretCredential::NAME,
+            #[cfg(feature = "certificate")]
             Self::Certificate(_) => ClientCertificateCredential::NAME,
             Self::Assertion(_) => ClientAssertionCredential::NAME,
         }
@@ -393,6 +411,7 @@ impl ServicePrincipalCredential {
     pub fn tenant_id(&self) -> &str {
         match self {
             Self::Secret(c) => c.tenant_id(),
+            #[cfg(feature = "certificate")]
             Self::Certificate(c) => c.tenant_id(),
             Self::Assertion(c) => c.tenant_id(),
         }
@@ -402,6 +421,7 @@ impl ServicePrincipalCredential {
     pub fn client_id(&self) -> &str {
         match self {
             Self::Secret(c) => c.client_id(),
+            #[cfg(feature = "certificate")]
             Self::Certificate(c) => c.client_id(),
             Self::Assertion(c) => c.client_id(),
         }
@@ -411,6 +431,7 @@ impl ServicePrincipalCredential {
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         match self {
             Self::Secret(c) => c.get_token(request).await,
+            #[cfg(feature = "certificate")]
             Self::Certificate(c) => c.get_token(request).await,
             Self::Assertion(c) => c.get_token(request).await,
         }
@@ -550,7 +571,8 @@ impl TokenCredential for EnvironmentCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certificate::tests::PASSWORD;
+    /// The password of the encrypted test fixtures.
+    const PASSWORD: &str = "fixture-password";
     use crate::testutil::{OK, env, fake};
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -579,6 +601,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "certificate")]
     #[test]
     fn environment_matrix() {
         let cert = format!("{FIXTURES}/combined.pem");
@@ -855,6 +878,37 @@ mod tests {
   "managementEndpointUrl": "https://management.core.chinacloudapi.cn/"
 }"#;
 
+    #[cfg(not(feature = "certificate"))]
+    #[test]
+    fn without_the_certificate_feature_a_certificate_is_a_clear_error() {
+        let cert = format!("{FIXTURES}/combined.pem");
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &cert),
+            ],
+            &[
+                "configuration: environment credential: a client certificate is configured (",
+                "combined.pem), but this build has no certificate support; enable the `certificate` feature",
+            ],
+        );
+        check_sdk(
+            br#"{"clientId":"c","tenantId":"t","clientCertificate":"cert.p12"}"#,
+            &["this build has no certificate support"],
+        );
+        // A secret needs no certificate code.
+        check(
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "a-long-secret"),
+            ],
+            &["client secret credential t c"],
+        );
+    }
+
+    #[cfg(feature = "certificate")]
     #[test]
     fn sdk_auth_files() {
         check_sdk(
@@ -1041,6 +1095,7 @@ mod content_in_path_tests {
     #[tokio::test]
     async fn endless_files_fail_fast() {
         for var in [
+            #[cfg(feature = "certificate")]
             "AZURE_CLIENT_CERTIFICATE_PATH",
             "AZURE_FEDERATED_TOKEN_FILE",
             "AZURE_AUTH_LOCATION",

@@ -101,8 +101,10 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "certificate")]
 mod certificate;
 mod client_assertion;
+#[cfg(feature = "certificate")]
 mod client_certificate;
 mod client_secret;
 pub mod environment;
@@ -112,8 +114,10 @@ mod shared;
 #[cfg(test)]
 mod testutil;
 
+#[cfg(feature = "certificate")]
 pub use certificate::ClientCertificate;
 pub use client_assertion::{AssertionFuture, ClientAssertionCredential};
+#[cfg(feature = "certificate")]
 pub use client_certificate::{
     ASSERTION_LIFETIME_SECS, ASSERTION_REUSE_MARGIN_SECS, ClientCertificateCredential,
 };

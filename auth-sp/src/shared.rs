@@ -118,6 +118,7 @@ pub(crate) fn read_secret_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>
 }
 
 /// A random (version 4) UUID from the operating system's generator, for a `jti`.
+#[cfg(feature = "certificate")]
 pub(crate) fn random_uuid() -> Result<String, Error> {
     let mut b = [0u8; 16];
     aws_lc_rs::rand::fill(&mut b).map_err(|_| {
@@ -219,6 +220,7 @@ mod tests {
         assert!(e.to_string().contains("larger than"), "{e}");
     }
 
+    #[cfg(feature = "certificate")]
     #[test]
     fn uuids_are_v4_and_distinct() {
         let a = random_uuid().unwrap();

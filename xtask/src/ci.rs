@@ -48,6 +48,7 @@ fn has_nextest() -> bool {
 const FEATURE_MATRIX: &[&[&str]] = &[
     &["--no-default-features"],
     &["--no-default-features", "--features", "service-principal"],
+    &["--no-default-features", "--features", "certificate"],
     &["--no-default-features", "--features", "managed-identity"],
     &["--no-default-features", "--features", "azure-cli"],
     &["--no-default-features", "--features", "interactive"],
@@ -95,6 +96,17 @@ pub(crate) fn ci() -> Result {
         cargo(&args, &[])?;
     }
     core_has_no_runtime()?;
+    // A client-secret build compiles no certificate code, and says so clearly when asked for one.
+    cargo(
+        &["test", "-p", "auth-sp", "--no-default-features", "--lib"],
+        &[],
+    )?;
+    lacks(
+        &["-p", "auth-sp", "--no-default-features"],
+        &["aws-lc-rs ", "pkcs8 ", "pkcs5 ", "p12-keystore "],
+        "auth-sp without the certificate feature",
+        "no certificate crates",
+    )?;
     cargo(
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
@@ -110,26 +122,29 @@ pub(crate) fn ci() -> Result {
 
 /// `auth-core` without features must not pull an async runtime, HTTP client or TLS.
 fn core_has_no_runtime() -> Result {
-    let tree = cargo_output(&[
-        "tree",
-        "-p",
-        "auth-core",
-        "--no-default-features",
-        "-e",
-        "normal",
-        "--prefix",
-        "none",
-    ])?;
-    let banned = ["tokio ", "reqwest ", "hyper ", "rustls ", "aws-lc-rs "];
+    lacks(
+        &["-p", "auth-core", "--no-default-features"],
+        &["tokio ", "reqwest ", "hyper ", "rustls ", "aws-lc-rs "],
+        "auth-core (no default features)",
+        "no runtime, HTTP client or TLS",
+    )
+}
+
+/// Fails if the normal dependency tree that `select` picks has any of the `banned` crates.
+fn lacks(select: &[&str], banned: &[&str], what: &str, claim: &str) -> Result {
+    let mut args = vec!["tree"];
+    args.extend_from_slice(select);
+    args.extend_from_slice(&["-e", "normal", "--prefix", "none"]);
+    let tree = cargo_output(&args)?;
     let found: Vec<&str> = tree
         .lines()
         .filter(|l| banned.iter().any(|b| l.starts_with(b)))
         .collect();
     if found.is_empty() {
-        eprintln!("auth-core (no default features) depends on no runtime, HTTP client or TLS");
+        eprintln!("{what} depends on {claim}");
         Ok(())
     } else {
-        Err(format!("auth-core without features depends on {found:?}"))
+        Err(format!("{what} depends on {found:?}"))
     }
 }
 
@@ -156,11 +171,11 @@ pub(crate) fn bench(filter: &[String]) -> Result {
     Ok(())
 }
 
-pub(crate) fn emulator() -> Result {
-    cargo(
-        &["run", "-q", "-p", "auth-testkit", "--bin", "emulator"],
-        &[],
-    )
+/// Runs the standalone emulator with `args` (`--help`, `--tls`, `--entra-port N`, ...).
+pub(crate) fn emulator(args: &[String]) -> Result {
+    let mut all = vec!["run", "-q", "-p", "auth-testkit", "--bin", "emulator", "--"];
+    all.extend(args.iter().map(String::as_str));
+    cargo(&all, &[])
 }
 
 pub(crate) fn demo() -> Result {

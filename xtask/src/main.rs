@@ -4,7 +4,8 @@
 //!   every crate (nextest when installed, plus doctests), the feature matrix of the root package,
 //!   the dependency rules of `auth-core`, and docs with warnings denied.
 //! - `bench`: runs the benchmarks (release) and prints their figures.
-//! - `emulator`: runs the local Entra ID + ARM emulator until interrupted.
+//! - `emulator [flags]`: runs the local Entra ID + ARM emulator until interrupted; the flags go
+//!   to the emulator (`cargo xtask emulator --help` lists them).
 //! - `demo`: the seed's story against the emulator, through the `amlauth` tool.
 #![allow(
     clippy::disallowed_methods,
@@ -20,10 +21,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::ci(),
         Some("bench") => ci::bench(&args[1..]),
-        Some("emulator") => ci::emulator(),
+        Some("emulator") => ci::emulator(&args[1..]),
         Some("demo") => ci::demo(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [filter] | emulator | demo>");
+            eprintln!("usage: cargo xtask <ci | bench [filter] | emulator [flags] | demo>");
             return ExitCode::from(2);
         }
     };

@@ -12,6 +12,7 @@ mod common;
 mod computes;
 mod device_code;
 mod discovery;
+mod emulator_bin;
 mod faults;
 mod interactive;
 mod recording;
