@@ -74,11 +74,14 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod chain;
+
 pub use auth_core as core;
 pub use auth_core::{
     AccessToken, Cloud, Env, Error, ErrorKind, ProcessEnv, Secret, TenantId, TokenCredential,
     TokenRequest, authorization_header,
 };
+pub use chain::ChainedCredential;
 
 /// Service principal credentials (`auth-sp`): client secret, certificate, federated token,
 /// and the environment's.

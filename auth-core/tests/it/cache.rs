@@ -353,9 +353,7 @@ async fn a_stuck_fetch_times_out_for_its_leader_and_waiters_and_the_key_recovers
     for _ in 0..20 {
         let (cache, fx) = (cache.clone(), fx.clone());
         tasks.push(tokio::spawn(async move {
-            cache
-                .get_or_fetch(&fx.key(), std::future::pending)
-                .await
+            cache.get_or_fetch(&fx.key(), std::future::pending).await
         }));
     }
     for t in tasks {
