@@ -138,6 +138,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("auth-core", "cache_hit"),
     ("auth-testkit", "startup"),
     ("auth-sp", "cold_token"),
+    ("auth-interactive", "silent"),
     ("rbac", "check"),
 ];
 
