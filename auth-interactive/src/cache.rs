@@ -70,7 +70,9 @@ impl AuthenticationRecord {
     fn same_account(&self, other: &Self) -> bool {
         self.home_account_id == other.home_account_id
             && self.client_id.eq_ignore_ascii_case(&other.client_id)
-            && self.authority_host.eq_ignore_ascii_case(&other.authority_host)
+            && self
+                .authority_host
+                .eq_ignore_ascii_case(&other.authority_host)
     }
 }
 
@@ -105,7 +107,8 @@ impl Data {
             .find(|r| {
                 r.home_account_id == record.home_account_id
                     && r.client_id.eq_ignore_ascii_case(&record.client_id)
-                    && r.authority_host.eq_ignore_ascii_case(&record.authority_host)
+                    && r.authority_host
+                        .eq_ignore_ascii_case(&record.authority_host)
             })
             .map(|r| Secret::new(r.secret.clone()))
     }
@@ -115,7 +118,8 @@ impl Data {
         self.refresh_tokens.retain(|r| {
             !(r.home_account_id == record.home_account_id
                 && r.client_id.eq_ignore_ascii_case(&record.client_id)
-                && r.authority_host.eq_ignore_ascii_case(&record.authority_host))
+                && r.authority_host
+                    .eq_ignore_ascii_case(&record.authority_host))
         });
     }
 
@@ -180,10 +184,14 @@ impl PersistentCache {
             .or_else(|| env.var("HOME").map(|h| Path::new(&h).join(".cache")))
             .or_else(|| env.var("LOCALAPPDATA").map(PathBuf::from))
             .ok_or_else(|| {
-                Error::configuration("no cache directory: none of XDG_CACHE_HOME, HOME, LOCALAPPDATA is set")
-                    .with_hint("give the cache an explicit path with PersistentCache::new")
+                Error::configuration(
+                    "no cache directory: none of XDG_CACHE_HOME, HOME, LOCALAPPDATA is set",
+                )
+                .with_hint("give the cache an explicit path with PersistentCache::new")
             })?;
-        Ok(Self::new(dir.join("azureml-auth").join("interactive_cache.json")))
+        Ok(Self::new(
+            dir.join("azureml-auth").join("interactive_cache.json"),
+        ))
     }
 
     /// The cache file.
@@ -251,8 +259,9 @@ impl PersistentCache {
         let mac = hex_decode(mac_hex).ok_or_else(|| self.corrupt("its HMAC is not hex".into()))?;
         let body = &bytes[split + 1..];
         let hkey = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key);
-        aws_lc_rs::hmac::verify(&hkey, body, &mac)
-            .map_err(|_| self.corrupt("its HMAC does not match (torn, corrupted or tampered with)".into()))?;
+        aws_lc_rs::hmac::verify(&hkey, body, &mac).map_err(|_| {
+            self.corrupt("its HMAC does not match (torn, corrupted or tampered with)".into())
+        })?;
         let data: Data = serde_json::from_slice(body)
             .map_err(|e| self.corrupt(format!("its JSON is invalid: {e}")))?;
         if data.version != FORMAT_VERSION {
@@ -264,7 +273,10 @@ impl PersistentCache {
     fn corrupt(&self, what: String) -> Error {
         Error::new(
             ErrorKind::Configuration,
-            format!("the token cache {} is not usable: {what}", self.path.display()),
+            format!(
+                "the token cache {} is not usable: {what}",
+                self.path.display()
+            ),
         )
         .with_hint("sign in again; the next sign-in rewrites the cache")
     }
@@ -325,7 +337,13 @@ impl PersistentCache {
             })
             .collect();
         // Sized once, so no reallocation leaves a copy of a refresh token behind.
-        let estimate = 1024 + doc.accounts.len() * 512 + doc.refresh_tokens.iter().map(|r| 512 + 2 * r.secret.len()).sum::<usize>();
+        let estimate = 1024
+            + doc.accounts.len() * 512
+            + doc
+                .refresh_tokens
+                .iter()
+                .map(|r| 512 + 2 * r.secret.len())
+                .sum::<usize>();
         let mut body = Zeroizing::new(Vec::with_capacity(estimate * 2));
         serde_json::to_writer(&mut *body, &doc)
             .map_err(|e| Error::configuration(format!("could not encode the token cache: {e}")))?;
@@ -346,7 +364,10 @@ impl PersistentCache {
         let dir = self.dir();
         let prefix = format!(
             ".{}.tmp.",
-            self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
         );
         if let Ok(entries) = fs::read_dir(&dir) {
             for e in entries.flatten() {
@@ -394,7 +415,9 @@ fn open_private(path: &Path, create_new: bool) -> std::io::Result<File> {
     } else {
         o.create(true);
     }
-    o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::CLOEXEC.bits() as i32);
+    o.custom_flags(
+        rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::CLOEXEC.bits() as i32,
+    );
     o.open(path)
 }
 
@@ -413,7 +436,10 @@ fn open_private(path: &Path, create_new: bool) -> std::io::Result<File> {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -464,7 +490,7 @@ fn hex_encode(b: &[u8]) -> String {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -521,10 +547,12 @@ impl Store {
         &self,
         wanted: &Wanted<'_>,
     ) -> Result<Option<(AuthenticationRecord, Option<Secret>)>, Error> {
-        let read = |d: &Data| d.account(wanted).map(|a| {
-            let rt = d.refresh_token(&a);
-            (a, rt)
-        });
+        let read = |d: &Data| {
+            d.account(wanted).map(|a| {
+                let rt = d.refresh_token(&a);
+                (a, rt)
+            })
+        };
         match self {
             Store::Memory(m) => Ok(read(&m.lock().unwrap_or_else(|p| p.into_inner()))),
             Store::File(c) => {
@@ -608,7 +636,8 @@ mod tests {
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("auth-interactive-{name}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("auth-interactive-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         d
     }
@@ -639,7 +668,10 @@ mod tests {
             assert_eq!(m, mode, "{}", p.display());
         }
         let d = c.read();
-        assert_eq!(d.refresh_token(&record("a")).unwrap().expose_secret(), "rt-a-secret");
+        assert_eq!(
+            d.refresh_token(&record("a")).unwrap().expose_secret(),
+            "rt-a-secret"
+        );
         assert!(!format!("{d:?}").contains("rt-a-secret"));
         // A flipped byte fails the HMAC.
         let mut bytes = fs::read(c.path()).unwrap();
@@ -648,7 +680,10 @@ mod tests {
         fs::write(c.path(), &bytes).unwrap();
         let e = c.accounts().unwrap_err();
         assert!(e.to_string().contains("HMAC does not match"), "{e}");
-        assert!(c.read().accounts.is_empty(), "credentials treat it as empty");
+        assert!(
+            c.read().accounts.is_empty(),
+            "credentials treat it as empty"
+        );
         // A file others can read is not trusted.
         c.clear().unwrap();
         assert!(c.accounts().unwrap().is_empty());
@@ -663,17 +698,33 @@ mod tests {
         let mut d = Data::default();
         d.save(&record("a"), Some(&Secret::new("1")));
         d.save(&record("a"), None);
-        assert_eq!(d.refresh_token(&record("a")).unwrap().expose_secret(), "1", "kept");
+        assert_eq!(
+            d.refresh_token(&record("a")).unwrap().expose_secret(),
+            "1",
+            "kept"
+        );
         d.save(&record("a"), Some(&Secret::new("2")));
-        assert_eq!(d.refresh_token(&record("a")).unwrap().expose_secret(), "2", "rotated");
+        assert_eq!(
+            d.refresh_token(&record("a")).unwrap().expose_secret(),
+            "2",
+            "rotated"
+        );
         assert_eq!(d.refresh_tokens.len(), 1);
-        let w = Wanted { authority_host: "https://login.example", client_id: "C", record: None, username: Some("A@example.com") };
+        let w = Wanted {
+            authority_host: "https://login.example",
+            client_id: "C",
+            record: None,
+            username: Some("A@example.com"),
+        };
         assert_eq!(d.account(&w), Some(record("a")));
         d.remove(&record("a"));
         assert!(d.account(&w).is_none() && d.refresh_tokens.is_empty());
         let r = record("z");
         assert_eq!(AuthenticationRecord::from_json(&r.to_json()).unwrap(), r);
         assert!(AuthenticationRecord::from_json("{}").is_err());
-        assert_eq!(hex_decode(&hex_encode(&[0, 255, 16])).unwrap(), vec![0, 255, 16]);
+        assert_eq!(
+            hex_decode(&hex_encode(&[0, 255, 16])).unwrap(),
+            vec![0, 255, 16]
+        );
     }
 }

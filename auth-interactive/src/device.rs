@@ -74,13 +74,18 @@ pub(crate) async fn sign_in(f: DeviceFlow<'_>) -> Result<TokenResponse, Error> {
         .send(|| {
             let mut body = form.encode();
             http::Request::post(uri.clone())
-                .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .header(http::header::ACCEPT, "application/json")
                 .header("client-request-id", auth_core::entra::new_request_id())
                 .header("x-client-sku", "azureml-auth")
                 .header("x-client-ver", env!("CARGO_PKG_VERSION"))
                 .body(std::mem::take(&mut *body))
-                .map_err(|e| Error::configuration(format!("could not build the device code request: {e}")))
+                .map_err(|e| {
+                    Error::configuration(format!("could not build the device code request: {e}"))
+                })
         })
         .await?;
     let (parts, body) = response.into_parts();
@@ -95,7 +100,10 @@ pub(crate) async fn sign_in(f: DeviceFlow<'_>) -> Result<TokenResponse, Error> {
         ));
     }
     let raw: RawDeviceCode = serde_json::from_slice(&body).map_err(|_| {
-        Error::new(ErrorKind::Service, format!("the device code answer of {host} is not JSON"))
+        Error::new(
+            ErrorKind::Service,
+            format!("the device code answer of {host} is not JSON"),
+        )
     })?;
     let (Some(device_code), Some(user_code)) = (raw.device_code.clone(), raw.user_code.clone())
     else {
@@ -119,9 +127,15 @@ pub(crate) async fn sign_in(f: DeviceFlow<'_>) -> Result<TokenResponse, Error> {
     let clock = f.pipeline.clock().clone();
     let expires_at = clock.now() + expires_in;
     (f.prompt)(&info);
-    tracing::debug!(client_id = f.client_id, "waiting for the device code sign-in");
+    tracing::debug!(
+        client_id = f.client_id,
+        "waiting for the device code sign-in"
+    );
     loop {
-        f.pipeline.sleeper().sleep(interval.max(MIN_POLL_INTERVAL)).await;
+        f.pipeline
+            .sleeper()
+            .sleep(interval.max(MIN_POLL_INTERVAL))
+            .await;
         if clock.now() >= expires_at {
             return Err(expired());
         }

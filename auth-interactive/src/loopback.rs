@@ -43,15 +43,18 @@ pub(crate) struct Listener {
 impl Listener {
     /// Binds `127.0.0.1:{port}` (0: a port the OS picks).
     pub(crate) fn bind(port: u16) -> Result<Self, Error> {
-        let listener = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).map_err(|e| {
-            Error::configuration(format!(
-                "could not listen on 127.0.0.1:{port} for the sign-in redirect: {e}"
-            ))
-            .with_hint("choose another redirect port, or leave it to the system (port 0)")
-        })?;
+        let listener =
+            TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).map_err(|e| {
+                Error::configuration(format!(
+                    "could not listen on 127.0.0.1:{port} for the sign-in redirect: {e}"
+                ))
+                .with_hint("choose another redirect port, or leave it to the system (port 0)")
+            })?;
         let port = listener
             .local_addr()
-            .map_err(|e| Error::configuration(format!("the redirect listener has no address: {e}")))?
+            .map_err(|e| {
+                Error::configuration(format!("the redirect listener has no address: {e}"))
+            })?
             .port();
         listener
             .set_nonblocking(true)
@@ -132,7 +135,12 @@ fn handle(mut stream: TcpStream, state: &str) -> Option<Outcome> {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
     let Some((method, target, body)) = read_request(&mut stream) else {
-        respond(&mut stream, 400, "Bad request", "The request could not be read.");
+        respond(
+            &mut stream,
+            400,
+            "Bad request",
+            "The request could not be read.",
+        );
         return None;
     };
     let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
@@ -141,7 +149,9 @@ fn handle(mut stream: TcpStream, state: &str) -> Option<Outcome> {
         return None;
     }
     let params: Vec<(String, String)> = match method.as_str() {
-        "GET" => form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
+        "GET" => form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect(),
         "POST" => form_urlencoded::parse(&body).into_owned().collect(),
         _ => {
             respond(&mut stream, 405, "Method not allowed", "Use GET or POST.");
@@ -157,10 +167,15 @@ fn handle(mut stream: TcpStream, state: &str) -> Option<Outcome> {
     // Constant-time: the state is a CSRF token.
     let state_ok = get("state").is_some_and(|s| {
         s.len() == state.len()
-            && s.bytes().zip(state.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+            && s.bytes()
+                .zip(state.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0
     });
     if !state_ok {
-        tracing::warn!("the sign-in redirect listener refused a request with a wrong or missing state");
+        tracing::warn!(
+            "the sign-in redirect listener refused a request with a wrong or missing state"
+        );
         respond(
             &mut stream,
             400,
@@ -188,7 +203,12 @@ fn handle(mut stream: TcpStream, state: &str) -> Option<Outcome> {
             "error_uri": get("error_uri"),
         });
         let Some(entra) = EntraError::from_json(json.to_string().as_bytes()) else {
-            respond(&mut stream, 400, "Sign-in not accepted", "The error response is not valid.");
+            respond(
+                &mut stream,
+                400,
+                "Sign-in not accepted",
+                "The error response is not valid.",
+            );
             return None;
         };
         respond(
@@ -312,7 +332,10 @@ mod tests {
         let port = l.port;
         assert_eq!(l.redirect_uri(), format!("http://localhost:{port}"));
         let client = std::thread::spawn(move || {
-            let a = send(port, "GET /?code=c1&state=wrong HTTP/1.1\r\nhost: x\r\n\r\n");
+            let a = send(
+                port,
+                "GET /?code=c1&state=wrong HTTP/1.1\r\nhost: x\r\n\r\n",
+            );
             let b = send(port, "GET /favicon.ico HTTP/1.1\r\n\r\n");
             let c = send(port, "GET /?state=s1 HTTP/1.1\r\n\r\n");
             let d = send(
@@ -342,7 +365,10 @@ mod tests {
         let l = Listener::bind(0).unwrap();
         let port = l.port;
         let client = std::thread::spawn(move || {
-            send(port, "GET /?error=access_denied&error_description=AADSTS65004%3A+declined&state=s&foo=bar HTTP/1.1\r\n\r\n")
+            send(
+                port,
+                "GET /?error=access_denied&error_description=AADSTS65004%3A+declined&state=s&foo=bar HTTP/1.1\r\n\r\n",
+            )
         });
         let outcome = block_on(l.wait("s".into(), Duration::from_secs(10))).unwrap();
         client.join().unwrap();

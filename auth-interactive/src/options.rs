@@ -28,7 +28,10 @@ pub trait Browser: Send + Sync + fmt::Debug {
 pub struct SystemBrowser;
 
 impl Browser for SystemBrowser {
-    #[allow(clippy::disallowed_methods, reason = "the system browser adapter starts the opener")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the system browser adapter starts the opener"
+    )]
     fn open(&self, url: &str) -> Result<(), Error> {
         let (program, args): (&str, &[&str]) = if cfg!(target_os = "macos") {
             ("open", &[])
@@ -44,11 +47,15 @@ impl Browser for SystemBrowser {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
-            .map_err(|e| Error::unavailable(format!("could not start {program} to open a browser: {e}")))?;
+            .map_err(|e| {
+                Error::unavailable(format!("could not start {program} to open a browser: {e}"))
+            })?;
         if status.success() {
             Ok(())
         } else {
-            Err(Error::unavailable(format!("{program} could not open a browser ({status})")))
+            Err(Error::unavailable(format!(
+                "{program} could not open a browser ({status})"
+            )))
         }
     }
 }
@@ -107,7 +114,10 @@ pub struct InteractiveOptions {
 impl fmt::Debug for InteractiveOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InteractiveOptions")
-            .field("authority_host", &self.cloud.as_ref().map(Cloud::authority_host))
+            .field(
+                "authority_host",
+                &self.cloud.as_ref().map(Cloud::authority_host),
+            )
             .field("tenant_id", &self.tenant.as_str())
             .field("client_id", &self.client_id)
             .field("additionally_allowed_tenants", &self.allowed_tenants)
@@ -120,8 +130,14 @@ impl fmt::Debug for InteractiveOptions {
             .field("browser", &self.browser)
             .field("device_code_fallback", &self.device_code_fallback)
             .field("cache", &self.cache.as_ref().map(PersistentCache::path))
-            .field("authentication_record", &self.record.as_ref().map(|r| &r.username))
-            .field("disable_automatic_authentication", &self.disable_automatic_authentication)
+            .field(
+                "authentication_record",
+                &self.record.as_ref().map(|r| &r.username),
+            )
+            .field(
+                "disable_automatic_authentication",
+                &self.disable_automatic_authentication,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -132,7 +148,10 @@ impl Default for InteractiveOptions {
     }
 }
 
-#[allow(clippy::print_stderr, reason = "the default device code prompt talks to the user")]
+#[allow(
+    clippy::print_stderr,
+    reason = "the default device code prompt talks to the user"
+)]
 fn print_message(info: &DeviceCodeInfo) {
     eprintln!("{}", info.message);
 }
@@ -177,7 +196,9 @@ impl InteractiveOptions {
     pub fn client_id(mut self, client_id: &str) -> Result<Self, Error> {
         let c = client_id.trim();
         if c.is_empty() || c.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::configuration("the client id is empty or has spaces or control characters"));
+            return Err(Error::configuration(
+                "the client id is empty or has spaces or control characters",
+            ));
         }
         self.client_id = c.to_owned();
         Ok(self)
@@ -258,7 +279,10 @@ impl InteractiveOptions {
     }
 
     /// Shows the device code with `prompt` instead of printing Entra's message on stderr.
-    pub fn device_code_prompt(mut self, prompt: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static) -> Self {
+    pub fn device_code_prompt(
+        mut self,
+        prompt: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
+    ) -> Self {
         self.prompt_callback = Arc::new(prompt);
         self
     }
@@ -338,10 +362,19 @@ mod tests {
     #[test]
     fn headless_detection() {
         let env = |pairs: &[(&'static str, &'static str)]| -> Arc<dyn Env> {
-            Arc::new(pairs.iter().copied().collect::<HashMap<&'static str, &'static str>>())
+            Arc::new(
+                pairs
+                    .iter()
+                    .copied()
+                    .collect::<HashMap<&'static str, &'static str>>(),
+            )
         };
         let o = InteractiveOptions::new();
-        assert!(o.clone().env(env(&[("DISPLAY", ":0"), ("SSH_TTY", "/dev/pts/1")])).headless());
+        assert!(
+            o.clone()
+                .env(env(&[("DISPLAY", ":0"), ("SSH_TTY", "/dev/pts/1")]))
+                .headless()
+        );
         if cfg!(target_os = "linux") {
             assert!(o.clone().env(env(&[])).headless());
             assert!(!o.clone().env(env(&[("DISPLAY", ":0")])).headless());
@@ -356,7 +389,10 @@ mod tests {
         assert_eq!(o.tenant.as_str(), "organizations");
         assert_eq!(o.prompt.as_deref(), Some("select_account"));
         let d = format!("{o:?}");
-        assert!(d.contains("client_id: \"04b07795-8ddb-461a-bbee-02f9e1bf7b46\""), "{d}");
+        assert!(
+            d.contains("client_id: \"04b07795-8ddb-461a-bbee-02f9e1bf7b46\""),
+            "{d}"
+        );
         assert!(InteractiveOptions::new().client_id(" ").is_err());
         assert!(InteractiveOptions::new().tenant_id("a b").is_err());
     }

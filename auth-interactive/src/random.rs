@@ -10,7 +10,12 @@ pub(crate) fn bytes<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, Err
     let mut out = zeroize::Zeroizing::new([0u8; N]);
     aws_lc_rs::rand::SystemRandom::new()
         .fill(&mut out[..])
-        .map_err(|_| Error::new(ErrorKind::Configuration, "the system random generator failed"))?;
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Configuration,
+                "the system random generator failed",
+            )
+        })?;
     Ok(out)
 }
 
@@ -87,6 +92,9 @@ mod tests {
         assert_eq!(state().unwrap().len(), 22);
         let n = nonce().unwrap();
         assert_eq!(n.len(), 64);
-        assert!(n.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            n.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
     }
 }

@@ -12,11 +12,11 @@ use auth_core::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::InteractiveOptions;
 use crate::cache::{self, AuthenticationRecord, Store, Wanted};
 use crate::device::{self, DeviceFlow};
 use crate::loopback::{Listener, Outcome};
 use crate::random::{self, Pkce};
-use crate::InteractiveOptions;
 
 /// Which interactive flow a credential runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +108,9 @@ impl UserFlow {
             Err(e) if needs_interaction(&e) => {
                 tracing::debug!(credential = self.name(), "silent sign-in needs interaction");
                 match e.claims() {
-                    Some(c) => merge_client_capabilities(Some(c), if ctx.cae { &["CP1"] } else { &[] })?,
+                    Some(c) => {
+                        merge_client_capabilities(Some(c), if ctx.cae { &["CP1"] } else { &[] })?
+                    }
                     None => ctx.claims.clone(),
                 }
             }
@@ -174,7 +176,10 @@ impl UserFlow {
         let response = match self.mode {
             Mode::DeviceCode => self.device_code(tenant, scope, claims).await?,
             Mode::Browser if self.options.device_code_fallback && self.options.headless() => {
-                tracing::info!(credential = self.name(), "no browser here (no display, or SSH): using the device code flow");
+                tracing::info!(
+                    credential = self.name(),
+                    "no browser here (no display, or SSH): using the device code flow"
+                );
                 self.device_code(tenant, scope, claims).await?
             }
             Mode::Browser => self.browser(tenant, scope, claims).await?,
@@ -351,7 +356,11 @@ impl UserFlow {
         let scope = user_scope(&request.scopes().to_form_value());
         let claims = merge_client_capabilities(
             request.claims(),
-            if self.options.cae || request.cae() { &["CP1"] } else { &[] },
+            if self.options.cae || request.cae() {
+                &["CP1"]
+            } else {
+                &[]
+            },
         )?;
         self.interactive(&tenant, &scope, claims.as_deref())
             .await
@@ -397,13 +406,25 @@ fn is_ca_block(e: Option<&EntraError>) -> bool {
 pub(crate) fn conditional_access_error(e: Error) -> Error {
     let Some(entra) = e.entra() else { return e };
     let (code, kind) = if entra.has_code(53003) {
-        (53003, "a Conditional Access policy blocks this sign-in (access blocked for this user, app, location or risk)")
+        (
+            53003,
+            "a Conditional Access policy blocks this sign-in (access blocked for this user, app, location or risk)",
+        )
     } else if entra.has_code(53000) {
-        (53000, "a Conditional Access policy requires a compliant device")
+        (
+            53000,
+            "a Conditional Access policy requires a compliant device",
+        )
     } else if entra.has_code(53001) {
-        (53001, "a Conditional Access policy requires a domain-joined (hybrid Azure AD joined) device")
+        (
+            53001,
+            "a Conditional Access policy requires a domain-joined (hybrid Azure AD joined) device",
+        )
     } else if entra.has_code(530003) {
-        (530003, "a Conditional Access policy requires a managed device")
+        (
+            530003,
+            "a Conditional Access policy requires a managed device",
+        )
     } else {
         return e;
     };
@@ -412,9 +433,12 @@ pub(crate) fn conditional_access_error(e: Error) -> Error {
         .as_deref()
         .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
         .and_then(|v| {
-            v["access_token"]["capolids"]["values"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+            v["access_token"]["capolids"]["values"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
         })
         .filter(|s| !s.is_empty());
     let message = match policies {
@@ -432,7 +456,8 @@ pub(crate) fn conditional_access_error(e: Error) -> Error {
 /// The claims of a JWT (no signature check: the token came over TLS from the token endpoint).
 fn jwt_claims(jwt: &str) -> Option<serde_json::Value> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = zeroize::Zeroizing::new(URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?);
+    let bytes =
+        zeroize::Zeroizing::new(URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?);
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -471,7 +496,10 @@ mod tests {
         let mfa = br#"{"error":"interaction_required","error_description":"AADSTS50076: MFA","error_codes":[50076],"claims":"{}"}"#;
         let e = Error::from_entra(400, EntraError::from_json(mfa).unwrap());
         assert!(needs_interaction(&e));
-        assert_eq!(conditional_access_error(e).message(), "the identity service refused the request (HTTP 400): AADSTS50076: MFA");
+        assert_eq!(
+            conditional_access_error(e).message(),
+            "the identity service refused the request (HTTP 400): AADSTS50076: MFA"
+        );
     }
 
     #[test]

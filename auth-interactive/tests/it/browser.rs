@@ -32,12 +32,31 @@ async fn browser_sign_in_gives_a_user_token_then_refreshes_silently() {
     // The authorize request, as SDK v1 / MSAL send it.
     let opened = b.opened();
     assert_eq!(opened.len(), 1);
-    assert!(opened[0].starts_with(&format!("{}/organizations/oauth2/v2.0/authorize?", e.authority_host())), "{}", opened[0]);
+    assert!(
+        opened[0].starts_with(&format!(
+            "{}/organizations/oauth2/v2.0/authorize?",
+            e.authority_host()
+        )),
+        "{}",
+        opened[0]
+    );
     let q = query(&opened[0]);
     let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         names,
-        ["client_id", "response_type", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce", "client_info", "prompt", "login_hint"]
+        [
+            "client_id",
+            "response_type",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+            "nonce",
+            "client_info",
+            "prompt",
+            "login_hint"
+        ]
     );
     assert_eq!(param(&q, "client_id"), Some(AZURE_CLI_CLIENT_ID));
     assert_eq!(param(&q, "code_challenge_method"), Some("S256"));
@@ -45,14 +64,15 @@ async fn browser_sign_in_gives_a_user_token_then_refreshes_silently() {
     assert_eq!(param(&q, "state").unwrap().len(), 22);
     assert_eq!(param(&q, "prompt"), Some("select_account"));
     assert_eq!(param(&q, "login_hint"), Some(USER));
-    assert_eq!(param(&q, "scope"), Some("https://management.core.windows.net//.default offline_access openid profile"));
+    assert_eq!(
+        param(&q, "scope"),
+        Some("https://management.core.windows.net//.default offline_access openid profile")
+    );
     let redirect = param(&q, "redirect_uri").unwrap();
     assert!(redirect.starts_with("http://localhost:"), "{redirect}");
-    let seen = b.seen.lock().unwrap();
-    let (status, page) = seen.loopback[0].clone().unwrap();
+    let (status, page) = b.seen.lock().unwrap().loopback[0].clone().unwrap();
     assert_eq!(status, 200);
     assert!(page.contains("You can close this window"), "{page}");
-    drop(seen);
     // The code redemption: PKCE verifier, same redirect URI.
     let token_requests = e.requests_to(Endpoint::Token);
     assert_eq!(token_requests.len(), 1);
@@ -68,9 +88,18 @@ async fn browser_sign_in_gives_a_user_token_then_refreshes_silently() {
     assert_eq!(b.opened().len(), 1, "no second sign-in");
     let token_requests = e.requests_to(Endpoint::Token);
     assert_eq!(token_requests.len(), 2);
-    let f2 = |k: &str| token_requests[1].form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let f2 = |k: &str| {
+        token_requests[1]
+            .form
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(f2("grant_type").as_deref(), Some("refresh_token"));
-    assert_eq!(f2("scope").as_deref(), Some("https://ml.azure.com/.default offline_access openid profile"));
+    assert_eq!(
+        f2("scope").as_deref(),
+        Some("https://ml.azure.com/.default offline_access openid profile")
+    );
     // The account record, and sign-out forgets it.
     let a = c.account().await.unwrap().unwrap();
     assert_eq!(a.username, USER);
@@ -95,7 +124,10 @@ async fn a_forged_state_is_refused_and_a_second_code_finds_nobody() {
     assert_eq!(s, 400);
     assert!(page.contains("state does not match"), "{page}");
     assert_eq!(seen.loopback[1].as_ref().unwrap().0, 200);
-    assert!(seen.loopback[2].is_none(), "the listener is closed after one code");
+    assert!(
+        seen.loopback[2].is_none(),
+        "the listener is closed after one code"
+    );
     assert_eq!(e.requests_to(Endpoint::Token).len(), 1, "one code redeemed");
 }
 
@@ -105,7 +137,10 @@ async fn tenants_by_guid_and_domain_and_per_request() {
     for tenant in [TENANT, DOMAIN] {
         let b = TestBrowser::new();
         let c = InteractiveBrowserCredential::new(
-            options(&e, b.clone()).tenant_id(tenant).unwrap().domain_hint(DOMAIN),
+            options(&e, b.clone())
+                .tenant_id(tenant)
+                .unwrap()
+                .domain_hint(DOMAIN),
         )
         .unwrap();
         let t = c.get_token(&arm()).await.unwrap();
@@ -115,7 +150,10 @@ async fn tenants_by_guid_and_domain_and_per_request() {
         assert!(b.opened()[0].contains(&format!("/{tenant}/oauth2/v2.0/authorize")));
     }
     // A credential of one tenant refuses a request for another unless allowed.
-    let c = InteractiveBrowserCredential::new(options(&e, TestBrowser::new()).tenant_id(TENANT).unwrap()).unwrap();
+    let c = InteractiveBrowserCredential::new(
+        options(&e, TestBrowser::new()).tenant_id(TENANT).unwrap(),
+    )
+    .unwrap();
     let err = c
         .get_token(&arm().with_tenant(TenantId::new(TENANT_2).unwrap()))
         .await
@@ -156,9 +194,17 @@ async fn mfa_challenge_then_success_with_one_interactive_sign_in() {
     let refreshes: Vec<_> = e
         .requests_to(Endpoint::Token)
         .into_iter()
-        .filter(|r| r.form.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token"))
+        .filter(|r| {
+            r.form
+                .iter()
+                .any(|(k, v)| k == "grant_type" && v == "refresh_token")
+        })
         .collect();
-    assert_eq!(refreshes.len(), 1, "one silent attempt, then one sign-in: no loop");
+    assert_eq!(
+        refreshes.len(),
+        1,
+        "one silent attempt, then one sign-in: no loop"
+    );
     // The MFA'd refresh token now works silently.
     c.get_token(&arm().with_claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#))
         .await
@@ -177,7 +223,10 @@ async fn blocked_by_conditional_access_is_a_clear_error_without_a_sign_in_loop()
     assert_eq!(err.kind(), ErrorKind::Authentication);
     let text = err.to_string();
     assert!(text.contains("Conditional Access policy blocks"), "{text}");
-    assert!(text.contains("AADSTS53003; policy block-policy-7"), "{text}");
+    assert!(
+        text.contains("AADSTS53003; policy block-policy-7"),
+        "{text}"
+    );
     assert_eq!(b.opened().len(), 1, "a block is not retried interactively");
     // A fresh sign-in is refused on the redirect the same way.
     let c = InteractiveBrowserCredential::new(options(&e, b.clone())).unwrap();
@@ -208,7 +257,10 @@ async fn without_a_browser_it_falls_back_to_device_code() {
     let e3 = e.clone();
     let c = InteractiveBrowserCredential::new(
         options(&e, b.clone())
-            .env(Arc::new(std::collections::HashMap::from([("SSH_CONNECTION", "1.2.3.4 5 6.7.8.9 22")])))
+            .env(Arc::new(std::collections::HashMap::from([(
+                "SSH_CONNECTION",
+                "1.2.3.4 5 6.7.8.9 22",
+            )])))
             .device_code_fallback(true)
             .device_code_prompt(move |info| {
                 assert!(e3.approve_device_code(&info.user_code, USER));

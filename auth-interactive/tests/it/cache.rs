@@ -56,21 +56,27 @@ async fn child_process() {
 
 fn child(e: &Emulator, cache: &Path, mode: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["cache::child_process", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, mode)
-        .env("AML_IT_AUTHORITY", e.authority_host())
-        .env("AML_IT_CACHE", cache)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "cache::child_process",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD, mode)
+    .env("AML_IT_AUTHORITY", e.authority_host())
+    .env("AML_IT_CACHE", cache)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     cmd
 }
 
 /// Signs in once (test browser) with the persistent cache.
 async fn seed(e: &Emulator, cache: &PersistentCache) {
     let b = TestBrowser::new();
-    let c = InteractiveBrowserCredential::new(options(e, b.clone()).persistent_cache(cache.clone()))
-        .unwrap();
+    let c =
+        InteractiveBrowserCredential::new(options(e, b.clone()).persistent_cache(cache.clone()))
+            .unwrap();
     c.get_token(&arm()).await.unwrap();
     assert_eq!(b.opened().len(), 1);
 }
@@ -81,7 +87,12 @@ fn assert_private(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         if let Ok(m) = std::fs::metadata(&p) {
-            assert_eq!(m.permissions().mode() & 0o077, 0, "{} is readable by others", p.display());
+            assert_eq!(
+                m.permissions().mode() & 0o077,
+                0,
+                "{} is readable by others",
+                p.display()
+            );
         }
     }
 }
@@ -97,17 +108,26 @@ async fn a_second_process_refreshes_from_the_cache_without_signing_in() {
     // Without an account, the child fails (it may not sign in).
     let out = child(&e, cache.path(), "once").output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("automatic interactive sign-in is disabled")
-        || String::from_utf8_lossy(&out.stdout).contains("automatic interactive sign-in is disabled"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("automatic interactive sign-in is disabled")
+            || String::from_utf8_lossy(&out.stdout)
+                .contains("automatic interactive sign-in is disabled")
+    );
     seed(&e, &cache).await;
     let out = child(&e, cache.path(), "once").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("CHILD_OK"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("CHILD_OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(cache.accounts().unwrap()[0].username, USER);
     assert_private(&dir);
     // Sign-out in this process clears it for every process.
     let c = InteractiveBrowserCredential::new(
-        options(&e, TestBrowser::new()).persistent_cache(cache.clone()).disable_automatic_authentication(true),
+        options(&e, TestBrowser::new())
+            .persistent_cache(cache.clone())
+            .disable_automatic_authentication(true),
     )
     .unwrap();
     c.get_token(&ml()).await.unwrap();
@@ -141,7 +161,9 @@ async fn eight_processes_read_and_refresh_at_once() {
     assert_eq!(accounts.len(), 1);
     assert_private(&dir);
     let c = InteractiveBrowserCredential::new(
-        options(&e, TestBrowser::new()).persistent_cache(cache.clone()).disable_automatic_authentication(true),
+        options(&e, TestBrowser::new())
+            .persistent_cache(cache.clone())
+            .disable_automatic_authentication(true),
     )
     .unwrap();
     c.get_token(&ml()).await.unwrap();
@@ -163,24 +185,39 @@ async fn writers_killed_mid_write_never_corrupt_the_file() {
         writer.kill().unwrap();
         writer.wait().unwrap();
         // The file verifies (HMAC, JSON) and nobody else can read anything in the directory.
-        let accounts = cache.accounts().unwrap_or_else(|err| panic!("round {round}: {err}"));
+        let accounts = cache
+            .accounts()
+            .unwrap_or_else(|err| panic!("round {round}: {err}"));
         assert!(accounts.len() <= 1, "round {round}");
         assert_private(&dir);
         let torn = std::fs::read_dir(&dir)
             .unwrap()
-            .filter(|f| f.as_ref().unwrap().file_name().to_string_lossy().starts_with(".cache.json.tmp."))
+            .filter(|f| {
+                f.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".cache.json.tmp.")
+            })
             .count();
         torn_total += torn;
         // A writer killed between the refresh and the write leaves a spent refresh token
         // (Entra rotates them); a sign-in then repairs the cache. Either way it is usable.
         let b = TestBrowser::new();
-        let c = InteractiveBrowserCredential::new(options(&e, b).persistent_cache(cache.clone())).unwrap();
+        let c = InteractiveBrowserCredential::new(options(&e, b).persistent_cache(cache.clone()))
+            .unwrap();
         c.get_token(&ml()).await.unwrap();
     }
     println!("temporary files left by killed writers (removed by the next writer): {torn_total}");
     let leftovers = std::fs::read_dir(&dir)
         .unwrap()
-        .filter(|f| f.as_ref().unwrap().file_name().to_string_lossy().starts_with(".cache.json.tmp."))
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".cache.json.tmp.")
+        })
         .count();
     assert_eq!(leftovers, 0, "the next writer cleans up");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -70,7 +70,9 @@ async fn wd(method: reqwest::Method, url: String, body: Value) -> Result<Value, 
         .unwrap();
     let mut r = c.request(method, &url);
     if !body.is_null() {
-        r = r.header("content-type", "application/json").body(body.to_string());
+        r = r
+            .header("content-type", "application/json")
+            .body(body.to_string());
     }
     let resp = r.send().await.map_err(|e| format!("{url}: {e}"))?;
     let status = resp.status();
@@ -92,23 +94,49 @@ async fn sign_in(base: String, profile: PathBuf, url: String) -> Result<String, 
                  "--no-proxy-server", format!("--user-data-dir={}", profile.display())]
     }}}});
     let session = wd(Method::POST, format!("{base}/session"), caps).await?;
-    let id = session["sessionId"].as_str().ok_or("no session id")?.to_owned();
+    let id = session["sessionId"]
+        .as_str()
+        .ok_or("no session id")?
+        .to_owned();
     let s = format!("{base}/session/{id}");
     let result = async {
         wd(Method::POST, format!("{s}/url"), json!({"url": url})).await?;
         let find = |css: &'static str| {
             let s = s.clone();
             async move {
-                let e = wd(Method::POST, format!("{s}/element"), json!({"using": "css selector", "value": css})).await?;
-                e[ELEMENT].as_str().map(str::to_owned).ok_or_else(|| format!("no {css}"))
+                let e = wd(
+                    Method::POST,
+                    format!("{s}/element"),
+                    json!({"using": "css selector", "value": css}),
+                )
+                .await?;
+                e[ELEMENT]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("no {css}"))
             }
         };
         let user = find("input[name=username]").await?;
-        wd(Method::POST, format!("{s}/element/{user}/value"), json!({"text": USER})).await?;
+        wd(
+            Method::POST,
+            format!("{s}/element/{user}/value"),
+            json!({"text": USER}),
+        )
+        .await?;
         let pw = find("input[name=password]").await?;
-        wd(Method::POST, format!("{s}/element/{pw}/value"), json!({"text": PASSWORD})).await?;
+        wd(
+            Method::POST,
+            format!("{s}/element/{pw}/value"),
+            json!({"text": PASSWORD}),
+        )
+        .await?;
         let button = find("button[value=signin]").await?;
-        wd(Method::POST, format!("{s}/element/{button}/click"), json!({})).await?;
+        wd(
+            Method::POST,
+            format!("{s}/element/{button}/click"),
+            json!({}),
+        )
+        .await?;
         // The form posts, Entra redirects to the loopback, the listener answers its page.
         for _ in 0..200 {
             let text = wd(Method::GET, format!("{s}/source"), Value::Null).await?;
@@ -134,7 +162,12 @@ struct Chromium {
 
 impl Browser for Chromium {
     fn open(&self, url: &str) -> Result<(), Error> {
-        let (base, profile, url, outcome) = (self.base.clone(), self.profile.clone(), url.to_owned(), self.outcome.clone());
+        let (base, profile, url, outcome) = (
+            self.base.clone(),
+            self.profile.clone(),
+            url.to_owned(),
+            self.outcome.clone(),
+        );
         tokio::runtime::Handle::current().spawn(async move {
             let r = sign_in(base, profile, url).await;
             *outcome.lock().unwrap() = Some(r);
@@ -151,8 +184,13 @@ async fn headless_chromium_signs_in_on_the_emulator_page() {
         .collect();
     if !missing.is_empty() {
         let required = std::env::var("AML_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
-        assert!(!required, "AML_REQUIRE_CHROMIUM=1 but {missing:?} missing (apt-get install -y chromium chromium-driver)");
-        println!("SKIPPED headless Chromium test: {missing:?} not installed (apt-get install -y chromium chromium-driver)");
+        assert!(
+            !required,
+            "AML_REQUIRE_CHROMIUM=1 but {missing:?} missing (apt-get install -y chromium chromium-driver)"
+        );
+        println!(
+            "SKIPPED headless Chromium test: {missing:?} not installed (apt-get install -y chromium chromium-driver)"
+        );
         return;
     }
     let e = start().await;
@@ -163,13 +201,13 @@ async fn headless_chromium_signs_in_on_the_emulator_page() {
         profile: driver.profile.clone(),
         outcome: outcome.clone(),
     });
-    let c = InteractiveBrowserCredential::new(
-        options(&e, browser).timeout(Duration::from_secs(90)),
-    )
-    .unwrap();
-    let t = c.get_token(&arm()).await.unwrap_or_else(|err| {
-        panic!("{err}; browser: {:?}", outcome.lock().unwrap())
-    });
+    let c =
+        InteractiveBrowserCredential::new(options(&e, browser).timeout(Duration::from_secs(90)))
+            .unwrap();
+    let t = c
+        .get_token(&arm())
+        .await
+        .unwrap_or_else(|err| panic!("{err}; browser: {:?}", outcome.lock().unwrap()));
     let at = claims(t.token().expose_secret());
     assert_eq!(at["oid"], USER_OID);
     assert_eq!(at["aud"], ARM);

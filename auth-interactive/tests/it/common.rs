@@ -181,9 +181,23 @@ impl TestBrowser {
 
     async fn drive(self, url: String) -> Result<(), String> {
         let c = http();
-        let html = c.get(&url).send().await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
+        let html = c
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
         let ctx = input(&html, "ctx").ok_or_else(|| format!("no ctx in {html}"))?;
-        let base = url.split("/oauth2/").next().unwrap().rsplit_once('/').unwrap().0.to_owned();
+        let base = url
+            .split("/oauth2/")
+            .next()
+            .unwrap()
+            .rsplit_once('/')
+            .unwrap()
+            .0
+            .to_owned();
         let action = format!("{base}{}", form_action(&html).ok_or("no form")?);
         let mut fields = vec![
             ("ctx", ctx.as_str()),

@@ -60,7 +60,16 @@ async fn approved_after_a_few_polls() {
     let polls = e.requests_to(Endpoint::Token);
     assert!(polls.len() >= 2, "pending at least once: {}", polls.len());
     let names: Vec<&str> = polls[0].form.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["client_id", "grant_type", "client_info", "code", "device_code"]);
+    assert_eq!(
+        names,
+        [
+            "client_id",
+            "grant_type",
+            "client_info",
+            "code",
+            "device_code"
+        ]
+    );
     // Then silent.
     c.get_token(&ml()).await.unwrap();
     assert_eq!(e.requests_to(Endpoint::DeviceCode).len(), 1);
@@ -69,11 +78,16 @@ async fn approved_after_a_few_polls() {
 #[tokio::test]
 async fn declined() {
     let e = start().await;
-    let (c, _) = credential(&e, |e, info| assert!(e.decline_device_code(&info.user_code)));
+    let (c, _) = credential(&e, |e, info| {
+        assert!(e.decline_device_code(&info.user_code))
+    });
     let err = c.get_token(&arm()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Authentication);
     assert!(err.to_string().contains("declined by the user"), "{err}");
-    assert!(err.to_string().starts_with("device code credential: "), "{err}");
+    assert!(
+        err.to_string().starts_with("device code credential: "),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -83,5 +97,9 @@ async fn expired() {
     let err = c.get_token(&arm()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert!(err.to_string().contains("device code expired"), "{err}");
-    assert_eq!(e.requests_to(Endpoint::Token).len(), 1, "stops at expired_token");
+    assert_eq!(
+        e.requests_to(Endpoint::Token).len(),
+        1,
+        "stops at expired_token"
+    );
 }

@@ -5,14 +5,20 @@ use std::sync::Arc;
 
 use auth_core::http::{HttpRequest, HttpResponse, TokioSleep, TransportError};
 use auth_core::{ErrorKind, Pipeline};
-use auth_interactive::{DeviceCodeCredential, InteractiveBrowserCredential, InteractiveOptions, PersistentCache};
+use auth_interactive::{
+    DeviceCodeCredential, InteractiveBrowserCredential, InteractiveOptions, PersistentCache,
+};
 use base64::Engine as _;
 
 use crate::common::*;
 
 fn jwt(claims: serde_json::Value) -> String {
     let e = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!("{}.{}.sig", e(br#"{"alg":"none"}"#), e(claims.to_string().as_bytes()))
+    format!(
+        "{}.{}.sig",
+        e(br#"{"alg":"none"}"#),
+        e(claims.to_string().as_bytes())
+    )
 }
 
 /// A fake Entra answering the device code request and the first poll with a token of tenant
@@ -22,7 +28,8 @@ fn fake(tid: &'static str) -> Pipeline {
         let body = if request.uri().path().ends_with("/devicecode") {
             serde_json::json!({"device_code": "DC-secret-device-code", "user_code": "ABCD", "verification_uri": "https://example/devicelogin", "expires_in": 900, "interval": 0, "message": "enter ABCD"}).to_string()
         } else {
-            let ci = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"{{"uid":"u1","utid":"{tid}"}}"#));
+            let ci = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!(r#"{{"uid":"u1","utid":"{tid}"}}"#));
             serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": jwt(serde_json::json!({"tid": tid})), "refresh_token": "RT-very-secret-refresh", "client_info": ci}).to_string()
         };
         Ok::<HttpResponse, TransportError>(http::Response::new(body.into_bytes()))
@@ -42,11 +49,20 @@ async fn a_token_of_another_tenant_is_refused() {
     .unwrap();
     let err = c.get_token(&arm()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Authentication);
-    assert!(err.to_string().contains(&format!("issued a token for tenant {TENANT_2}, not for the requested tenant {TENANT}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "issued a token for tenant {TENANT_2}, not for the requested tenant {TENANT}"
+        )),
+        "{err}"
+    );
     assert!(c.account().await.unwrap().is_none(), "nothing is stored");
     // The right tenant passes.
     let c = DeviceCodeCredential::new(
-        InteractiveOptions::new().tenant_id(TENANT).unwrap().pipeline(fake(TENANT)).device_code_prompt(|_| {}),
+        InteractiveOptions::new()
+            .tenant_id(TENANT)
+            .unwrap()
+            .pipeline(fake(TENANT))
+            .device_code_prompt(|_| {}),
     )
     .unwrap();
     c.get_token(&arm()).await.unwrap();
@@ -68,7 +84,10 @@ async fn secrets_stay_out_of_debug_errors_and_other_peoples_reach() {
     let t = c.get_token(&arm()).await.unwrap();
     let at = t.token().expose_secret().to_owned();
     let file = std::fs::read_to_string(cache.path()).unwrap();
-    assert!(file.contains("RT-very-secret-refresh"), "the refresh token is in the cache file");
+    assert!(
+        file.contains("RT-very-secret-refresh"),
+        "the refresh token is in the cache file"
+    );
     assert!(!file.contains("DC-secret-device-code"));
     assert!(!file.contains(&at), "access tokens are not persisted");
     let texts = [
@@ -79,7 +98,11 @@ async fn secrets_stay_out_of_debug_errors_and_other_peoples_reach() {
         format!("{cache:?}"),
     ];
     for text in &texts {
-        for secret in ["RT-very-secret-refresh", "DC-secret-device-code", at.as_str()] {
+        for secret in [
+            "RT-very-secret-refresh",
+            "DC-secret-device-code",
+            at.as_str(),
+        ] {
             assert!(!text.contains(secret), "{text}");
         }
     }
@@ -93,7 +116,8 @@ async fn secrets_stay_out_of_debug_errors_and_other_peoples_reach() {
         }
     }
     // A browser credential's Debug names who signs in, nothing else.
-    let b = InteractiveBrowserCredential::new(InteractiveOptions::new().pipeline(fake(TENANT))).unwrap();
+    let b = InteractiveBrowserCredential::new(InteractiveOptions::new().pipeline(fake(TENANT)))
+        .unwrap();
     assert_eq!(
         format!("{b:?}"),
         r#"InteractiveBrowserCredential { tenant_id: "organizations", client_id: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", authority_host: "https://login.microsoftonline.com", cache: None, .. }"#
