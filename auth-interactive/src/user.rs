@@ -35,6 +35,7 @@ pub(crate) struct UserFlow {
     pipeline: Pipeline,
     flow: TokenFlow,
     store: Store,
+    gate: Gate,
 }
 
 impl fmt::Debug for UserFlow {
@@ -76,6 +77,7 @@ impl UserFlow {
             pipeline,
             flow,
             store,
+            gate: Gate::default(),
         })
     }
 
@@ -100,6 +102,11 @@ impl UserFlow {
     }
 
     async fn fetch(&self, ctx: FetchContext<'_>) -> Result<AccessToken, Error> {
+        // One fetch at a time per credential: Entra rotates the refresh token, so two refreshes
+        // with the same one would spend it twice; and a second caller waiting on a sign-in in
+        // progress then gets its token silently instead of opening a second browser window.
+        // (Across processes, the cache file's lock does the same for refreshes.)
+        let _gate = self.gate.lock().await;
         let tenant = ctx.tenant.unwrap_or(&self.options.tenant).clone();
         let scope = user_scope(&ctx.scopes.to_form_value());
         let claims = match self.silent(&tenant, &scope, ctx.claims.as_deref()).await {
@@ -380,6 +387,42 @@ impl UserFlow {
             self.store.remove(a).await?;
         }
         Ok(())
+    }
+}
+
+/// A small async mutex (no runtime needed): waiters are woken when the holder is done.
+#[derive(Default)]
+struct Gate {
+    state: std::sync::Mutex<(bool, Vec<std::task::Waker>)>,
+}
+
+struct GateGuard<'a>(&'a Gate);
+
+impl Gate {
+    fn lock(&self) -> impl std::future::Future<Output = GateGuard<'_>> {
+        std::future::poll_fn(move |cx| {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if s.0 {
+                s.1.push(cx.waker().clone());
+                std::task::Poll::Pending
+            } else {
+                s.0 = true;
+                std::task::Poll::Ready(GateGuard(self))
+            }
+        })
+    }
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut s = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.0 = false;
+            std::mem::take(&mut s.1)
+        };
+        for w in waiters {
+            w.wake();
+        }
     }
 }
 

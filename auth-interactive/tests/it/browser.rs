@@ -274,3 +274,67 @@ async fn without_a_browser_it_falls_back_to_device_code() {
     let err = c.get_token(&arm()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_of_one_rotating_refresh_token() {
+    let e = start().await;
+    let dir = temp_dir("concurrent");
+    for cache in [
+        None,
+        Some(auth_interactive::PersistentCache::new(
+            dir.join("cache.json"),
+        )),
+    ] {
+        let b = TestBrowser::new();
+        let mut o = options(&e, b.clone());
+        if let Some(c) = cache {
+            o = o.persistent_cache(c);
+        }
+        let c = InteractiveBrowserCredential::new(o).unwrap();
+        c.get_token(&arm()).await.unwrap();
+        // Two scopes at once: both refresh with the same (rotating) refresh token.
+        let claims_req =
+            arm().with_claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#);
+        let (ml_req, cae_req) = (ml(), ml().with_cae(true));
+        let (a, m, x) = tokio::join!(
+            c.get_token(&ml_req),
+            c.get_token(&claims_req),
+            c.get_token(&cae_req)
+        );
+        a.unwrap();
+        m.unwrap();
+        x.unwrap();
+        assert_eq!(
+            b.opened().len(),
+            1,
+            "no sign-in: the retries or the lock handled the rotation"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticate_returns_a_record_for_silent_sign_in_later() {
+    let e = start().await;
+    let dir = temp_dir("record");
+    let cache = auth_interactive::PersistentCache::new(dir.join("cache.json"));
+    let b = TestBrowser::new();
+    let c =
+        InteractiveBrowserCredential::new(options(&e, b.clone()).persistent_cache(cache.clone()))
+            .unwrap();
+    let record = c.authenticate(&arm()).await.unwrap();
+    assert_eq!(record.username, USER);
+    let text = record.to_json();
+    assert!(!text.contains("refresh"), "{text}");
+    let record = auth_interactive::AuthenticationRecord::from_json(&text).unwrap();
+    let silent = InteractiveBrowserCredential::new(
+        options(&e, b.clone())
+            .persistent_cache(cache)
+            .authentication_record(record)
+            .disable_automatic_authentication(true),
+    )
+    .unwrap();
+    silent.get_token(&ml()).await.unwrap();
+    assert_eq!(b.opened().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -124,3 +124,85 @@ async fn secrets_stay_out_of_debug_errors_and_other_peoples_reach() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Records every event and span field as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<std::sync::Mutex<String>>);
+
+struct Fields(Arc<std::sync::Mutex<String>>);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .lock()
+            .unwrap()
+            .push_str(&format!("{}={value:?}\n", field.name()));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        span.record(&mut Fields(self.0.clone()));
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        values.record(&mut Fields(self.0.clone()));
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        event.record(&mut Fields(self.0.clone()));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let dir = temp_dir("logs");
+    let cache = PersistentCache::new(dir.join("cache.json"));
+    let options = || {
+        InteractiveOptions::new()
+            .tenant_id(TENANT)
+            .unwrap()
+            .pipeline(fake(TENANT))
+            .persistent_cache(cache.clone())
+            .device_code_prompt(|_| {})
+    };
+    let t = DeviceCodeCredential::new(options())
+        .unwrap()
+        .get_token(&arm())
+        .await
+        .unwrap();
+    // A second credential refreshes from the file.
+    let t2 = DeviceCodeCredential::new(options())
+        .unwrap()
+        .get_token(&ml())
+        .await
+        .unwrap();
+    // A damaged cache is logged (and ignored).
+    std::fs::write(cache.path(), b"AMLAUTH-CACHE 1 00\n{}").unwrap();
+    let _ = DeviceCodeCredential::new(options())
+        .unwrap()
+        .get_token(&ml())
+        .await;
+    let logs = capture.0.lock().unwrap().clone();
+    assert!(logs.contains("refreshing a user token"), "{logs}");
+    assert!(
+        logs.contains("ignoring the persistent token cache"),
+        "{logs}"
+    );
+    for secret in [
+        "RT-very-secret-refresh",
+        "DC-secret-device-code",
+        t.token().expose_secret(),
+        t2.token().expose_secret(),
+    ] {
+        assert!(!logs.contains(secret), "{logs}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
