@@ -103,3 +103,75 @@ async fn expired() {
         "stops at expired_token"
     );
 }
+
+/// Records the waits and returns at once.
+#[derive(Debug, Default)]
+struct RecordingSleep(Mutex<Vec<Duration>>);
+
+impl auth_core::http::Sleep for RecordingSleep {
+    fn sleep(
+        &self,
+        duration: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>> {
+        self.0.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+#[tokio::test]
+async fn slow_down_adds_five_seconds_for_good() {
+    use auth_core::http::{HttpRequest, HttpResponse, TransportError};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let polls = Arc::new(AtomicUsize::new(0));
+    let p2 = polls.clone();
+    let entra = move |request: HttpRequest| {
+        let polls = p2.clone();
+        async move {
+            let err = |e: &str| {
+                let body = serde_json::json!({"error": e, "error_description": format!("AADSTS70016: {e}"), "error_codes": [70016]}).to_string();
+                http::Response::builder()
+                    .status(400)
+                    .body(body.into_bytes())
+                    .unwrap()
+            };
+            let resp = if request.uri().path().ends_with("/devicecode") {
+                http::Response::new(serde_json::json!({"device_code": "dc", "user_code": "UC", "verification_uri": "https://example/devicelogin", "expires_in": "900", "interval": "1", "message": "go"}).to_string().into_bytes())
+            } else {
+                match polls.fetch_add(1, Ordering::SeqCst) {
+                    0 => err("slow_down"),
+                    1 => err("authorization_pending"),
+                    _ => http::Response::new(br#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","refresh_token":"rt","client_info":"eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ"}"#.to_vec()),
+                }
+            };
+            Ok::<HttpResponse, TransportError>(resp)
+        }
+    };
+    let sleep = Arc::new(RecordingSleep::default());
+    let pipeline = auth_core::Pipeline::new(Arc::new(entra), sleep.clone());
+    let c = DeviceCodeCredential::new(
+        auth_interactive::InteractiveOptions::new()
+            .pipeline(pipeline)
+            .device_code_prompt(|_| {}),
+    )
+    .unwrap();
+    c.get_token(&arm()).await.unwrap();
+    assert_eq!(polls.load(Ordering::SeqCst), 3);
+    // The sleeper also times requests (30 s) and the cache's load (180 s): keep the polls' waits.
+    let waits: Vec<Duration> = sleep
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|d| *d < Duration::from_secs(30))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            Duration::from_secs(1),
+            Duration::from_secs(6),
+            Duration::from_secs(6)
+        ],
+        "interval, then +5 s for good"
+    );
+}
