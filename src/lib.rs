@@ -12,7 +12,7 @@
 //! | `rbac` | [`rbac`] | role definitions, assignments, access decisions, least privilege |
 //! | `managed-identity` | [`managed_identity`] (`auth-msi`) | managed identity (placeholder for a later release) |
 //! | `azure-cli` | [`azure_cli`] (`auth-cli`) | the Azure CLI's token (placeholder for a later release) |
-//! | `interactive` | [`interactive`] (`auth-interactive`) | browser and device code (placeholder for a later release) |
+//! | `interactive` | [`interactive`] (`auth-interactive`) | browser (PKCE, loopback) and device code sign-in, persistent cache |
 //!
 //! # Example: SDK v1's `Workspace.from_config` with a service principal
 //!
