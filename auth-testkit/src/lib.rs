@@ -90,6 +90,7 @@
 
 mod arm;
 mod authz;
+pub mod az;
 pub mod certs;
 mod emulator;
 mod entra;
