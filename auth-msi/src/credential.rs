@@ -97,7 +97,11 @@ impl ManagedIdentityCredential {
         if let Some(id) = &options.id {
             id.validate().map_err(named)?;
         }
-        let (endpoint, reason) = Endpoint::from_env(env).map_err(named)?;
+        let (mut endpoint, reason) = Endpoint::from_env(env).map_err(named)?;
+        if let (Endpoint::Imds { url, .. }, Some(custom)) = (&mut endpoint, &options.imds_endpoint) {
+            auth_core::http::check_endpoint_url("IMDS endpoint", custom).map_err(named)?;
+            url.clone_from(custom);
+        }
         endpoint.check_id(options.id.as_ref()).map_err(named)?;
         let source = endpoint.source();
         let mut base = options

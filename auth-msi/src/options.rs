@@ -50,6 +50,7 @@ pub struct ManagedIdentityOptions {
     pub(crate) call_timeout: Option<Duration>,
     pub(crate) imds_retry: RetryPolicy,
     pub(crate) arc_key_directory: Option<PathBuf>,
+    pub(crate) imds_endpoint: Option<String>,
 }
 
 impl Default for ManagedIdentityOptions {
@@ -63,6 +64,7 @@ impl Default for ManagedIdentityOptions {
             call_timeout: None,
             imds_retry: imds_retry_policy(),
             arc_key_directory: None,
+            imds_endpoint: None,
         }
     }
 }
@@ -127,6 +129,15 @@ impl ManagedIdentityOptions {
     /// on Windows). A key file the server names elsewhere is refused.
     pub fn arc_key_directory(mut self, dir: impl Into<PathBuf>) -> Self {
         self.arc_key_directory = Some(dir.into());
+        self
+    }
+
+    /// When the environment chooses IMDS, sends to this token URL instead of
+    /// `http://169.254.169.254/metadata/identity/oauth2/token` (a proxy, a test). Unlike
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`, probe mode still applies. Must be https, or http
+    /// on a loopback or link-local address.
+    pub fn imds_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.imds_endpoint = Some(url.into());
         self
     }
 

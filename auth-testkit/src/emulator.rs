@@ -113,9 +113,11 @@ impl Emulator {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let (entra_listener, entra_addr) = crate::server::bind(options.entra_port).await?;
         let (arm_listener, arm_addr) = crate::server::bind(options.arm_port).await?;
+        let (msi_listener, msi_addr) = crate::server::bind(0).await?;
         let _ = shared.urls.set(Urls {
             entra: format!("{scheme}://{entra_addr}"),
             arm: format!("{scheme}://{arm_addr}"),
+            msi: format!("{scheme}://{msi_addr}"),
         });
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
         let tasks = vec![
@@ -128,6 +130,12 @@ impl Emulator {
             tokio::spawn(crate::server::serve(
                 arm_listener,
                 Service::Arm,
+                shared.clone(),
+                acceptor.clone(),
+            )),
+            tokio::spawn(crate::server::serve(
+                msi_listener,
+                Service::ManagedIdentity,
                 shared.clone(),
                 acceptor,
             )),
@@ -148,6 +156,51 @@ impl Emulator {
     /// The ARM base URL with a trailing slash, e.g. `http://127.0.0.1:PORT2/`.
     pub fn arm_endpoint(&self) -> String {
         format!("{}/", self.shared.arm_base())
+    }
+
+    /// The managed-identity listener's base URL, e.g. `http://127.0.0.1:PORT3` (no trailing
+    /// slash): the IMDS authority (`AZURE_POD_IDENTITY_AUTHORITY_HOST`) and Arc's
+    /// `IMDS_ENDPOINT`.
+    pub fn msi_base(&self) -> String {
+        self.shared.msi_base().to_owned()
+    }
+
+    /// IMDS's (and Azure Arc's and Service Fabric's) token URL:
+    /// `{msi_base}/metadata/identity/oauth2/token`.
+    pub fn imds_token_url(&self) -> String {
+        format!("{}/metadata/identity/oauth2/token", self.shared.msi_base())
+    }
+
+    /// App Service's `IDENTITY_ENDPOINT`: `{msi_base}/MSI/token`.
+    pub fn app_service_endpoint(&self) -> String {
+        format!("{}/MSI/token", self.shared.msi_base())
+    }
+
+    /// Azure ML compute's `MSI_ENDPOINT`: `{msi_base}/MSI/auth`.
+    pub fn azure_ml_endpoint(&self) -> String {
+        format!("{}/MSI/auth", self.shared.msi_base())
+    }
+
+    /// Cloud Shell's `MSI_ENDPOINT`: `{msi_base}/oauth2/token`.
+    pub fn cloud_shell_endpoint(&self) -> String {
+        format!("{}/oauth2/token", self.shared.msi_base())
+    }
+
+    /// The `MSI_SECRET` Azure ML compute expects ([`Setup::msi_secret`](crate::Setup::msi_secret)).
+    pub fn msi_secret(&self) -> String {
+        crate::msi::secrets(&self.shared).0
+    }
+
+    /// The `IDENTITY_HEADER` App Service and Service Fabric expect
+    /// ([`Setup::identity_header`](crate::Setup::identity_header)).
+    pub fn identity_header(&self) -> String {
+        crate::msi::secrets(&self.shared).1
+    }
+
+    /// Makes IMDS answer `status` (e.g. 410 while "updating") for `duration` of emulator time
+    /// ([`Emulator::advance_clock`] moves it on), then answer normally.
+    pub fn imds_status_for(&self, status: u16, duration: Duration) {
+        crate::msi::imds_status_for(&self.shared, status, duration.as_secs());
     }
 
     /// `{authority_host}/{tenant}/oauth2/v2.0/token`.
