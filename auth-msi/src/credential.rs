@@ -98,7 +98,8 @@ impl ManagedIdentityCredential {
             id.validate().map_err(named)?;
         }
         let (mut endpoint, reason) = Endpoint::from_env(env).map_err(named)?;
-        if let (Endpoint::Imds { url, .. }, Some(custom)) = (&mut endpoint, &options.imds_endpoint) {
+        if let (Endpoint::Imds { url, .. }, Some(custom)) = (&mut endpoint, &options.imds_endpoint)
+        {
             auth_core::http::check_endpoint_url("IMDS endpoint", custom).map_err(named)?;
             url.clone_from(custom);
         }
