@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::options::{IMDS_410_WINDOW, IMDS_RETRY_WINDOW};
 use crate::parse::parse_token;
-use crate::source::{Endpoint, encode, with_query};
+use crate::source::{Endpoint, with_query};
 use crate::{ManagedIdentityOptions, ManagedIdentitySource, UserAssignedId, arc};
 
 /// Which IMDS answers are retried (§1.3, §1.4): 404, 429 and 5xx for
@@ -266,7 +266,9 @@ impl ManagedIdentityCredential {
                 self.answer(resp)
             }
             Endpoint::CloudShell { url } => {
-                let body = format!("resource={}", encode(resource));
+                let body = auth_core::entra::Form::new()
+                    .field("resource", resource)
+                    .encode();
                 let resp = self
                     .pipeline
                     .send(|| {
@@ -275,7 +277,7 @@ impl ManagedIdentityCredential {
                                 http::header::CONTENT_TYPE,
                                 "application/x-www-form-urlencoded",
                             )
-                            .body(body.clone().into_bytes())
+                            .body(body.to_vec())
                             .map_err(|_| invalid_url(url))?;
                         r.headers_mut()
                             .insert("metadata", http::HeaderValue::from_static("true"));

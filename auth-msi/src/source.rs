@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use auth_core::entra::Form;
 use auth_core::http::check_endpoint_url;
 use auth_core::{Env, Error, Secret};
 
@@ -326,31 +327,17 @@ fn check(what: &str, url: &str) -> Result<(), Error> {
     check_endpoint_url(what, url).map(|_| ())
 }
 
-/// Percent-encodes a query or form value (everything but RFC 3986 unreserved characters).
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `url?k=v&k=v` with every value percent-encoded.
+/// `url?k=v&k=v`, encoded by auth-core's form encoder (the one encoder of the workspace).
 pub(crate) fn with_query(url: &str, query: &[(&'static str, String)]) -> String {
-    let mut out = String::from(url);
-    let mut sep = if url.contains('?') { '&' } else { '?' };
-    for (k, v) in query {
-        out.push(sep);
-        out.push_str(k);
-        out.push('=');
-        out.push_str(&encode(v));
-        sep = '&';
+    if query.is_empty() {
+        return url.to_owned();
     }
-    out
+    let form = query
+        .iter()
+        .fold(Form::new(), |f, (k, v)| f.field(k, v.as_str()));
+    let encoded = form.encode();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{}", String::from_utf8_lossy(&encoded))
 }
 
 #[cfg(test)]
@@ -500,13 +487,21 @@ mod tests {
     #[test]
     fn encoding() {
         assert_eq!(
-            encode("https://management.azure.com"),
-            "https%3A%2F%2Fmanagement.azure.com"
+            with_query(
+                "http://h/p",
+                &[("resource", "https://management.azure.com".into())]
+            ),
+            "http://h/p?resource=https%3A%2F%2Fmanagement.azure.com"
         );
         assert_eq!(
             with_query("http://h/p", &[("a", "b c".into()), ("d", "é".into())]),
-            "http://h/p?a=b%20c&d=%C3%A9"
+            "http://h/p?a=b+c&d=%C3%A9"
         );
+        assert_eq!(
+            with_query("http://h/p?x=1", &[("a", "b".into())]),
+            "http://h/p?x=1&a=b"
+        );
+        assert_eq!(with_query("http://h/p", &[]), "http://h/p");
     }
 
     #[test]

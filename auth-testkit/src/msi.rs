@@ -49,9 +49,9 @@ impl ManagedIdentity {
 
     fn matches(&self, selector: &Selector) -> bool {
         match selector {
-            Selector::ClientId(v) => self.client_id.eq_ignore_ascii_case(v),
-            Selector::ObjectId(v) => self.object_id.eq_ignore_ascii_case(v),
-            Selector::ResourceId(v) => self.resource_id.eq_ignore_ascii_case(v),
+            Selector::Client(v) => self.client_id.eq_ignore_ascii_case(v),
+            Selector::Object(v) => self.object_id.eq_ignore_ascii_case(v),
+            Selector::Resource(v) => self.resource_id.eq_ignore_ascii_case(v),
         }
     }
 }
@@ -167,9 +167,9 @@ pub(crate) fn classify(req: &Req) -> Option<Endpoint> {
 
 /// Which identity a request selects.
 enum Selector {
-    ClientId(String),
-    ObjectId(String),
-    ResourceId(String),
+    Client(String),
+    Object(String),
+    Resource(String),
 }
 
 fn imds_error(status: u16, error: &str, description: &str) -> Resp {
@@ -199,9 +199,10 @@ pub(crate) fn status_fault(_shared: &Shared, req: &Req, status: u16) -> Resp {
             "forbidden",
             "connecting to 169.254.169.254:80: connecting to 169.254.169.254:80: dial tcp 169.254.169.254:80: connectex: A socket operation was attempted to an unreachable network.",
         ),
-        (Some(Endpoint::AppService | Endpoint::AzureMl), _) => {
-            app_service_error(status, "An unexpected error occured while fetching the AAD Token.")
-        }
+        (Some(Endpoint::AppService | Endpoint::AzureMl), _) => app_service_error(
+            status,
+            "An unexpected error occured while fetching the AAD Token.",
+        ),
         (Some(Endpoint::ServiceFabric), _) => {
             service_fabric_error(status, "InternalServerError", "The service is unavailable.")
         }
@@ -209,7 +210,11 @@ pub(crate) fn status_fault(_shared: &Shared, req: &Req, status: u16) -> Resp {
         (_, 404) => imds_error(404, "not_found", "IMDS endpoint is updating"),
         (_, 410) => imds_error(410, "gone", "IMDS is going through updates"),
         (_, 429) => imds_error(429, "too_many_requests", "IMDS throttle limit reached"),
-        _ => imds_error(status, "server_error", "Internal error in the managed identity subsystem"),
+        _ => imds_error(
+            status,
+            "server_error",
+            "Internal error in the managed identity subsystem",
+        ),
     }
 }
 
@@ -247,9 +252,9 @@ fn selector(req: &Req, names: &[(&str, u8)]) -> Result<Option<Selector>, ()> {
             }
             let v = v.to_owned();
             found = Some(match kind {
-                0 => Selector::ClientId(v),
-                1 => Selector::ObjectId(v),
-                _ => Selector::ResourceId(v),
+                0 => Selector::Client(v),
+                1 => Selector::Object(v),
+                _ => Selector::Resource(v),
             });
         }
     }
@@ -267,10 +272,13 @@ fn identity(st: &State, selector: Option<&Selector>) -> Option<ManagedIdentity> 
             .chain(m.system.iter())
             .find(|i| i.matches(s))
             .cloned(),
-        None => m.system.clone().or_else(|| match m.user_assigned.as_slice() {
-            [only] => Some(only.clone()),
-            _ => None,
-        }),
+        None => m
+            .system
+            .clone()
+            .or_else(|| match m.user_assigned.as_slice() {
+                [only] => Some(only.clone()),
+                _ => None,
+            }),
     }
 }
 
@@ -302,7 +310,11 @@ fn imds(shared: &Shared, st: &State, req: &Req) -> Resp {
         return imds_error(405, "invalid_request", "Method not allowed");
     }
     if req.header("metadata") != Some("true") {
-        return imds_error(400, "invalid_request", "Required metadata header not specified");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
     }
     if req.query("api-version") != Some("2018-02-01") {
         return imds_error(
@@ -312,9 +324,16 @@ fn imds(shared: &Shared, st: &State, req: &Req) -> Resp {
         );
     }
     let Some(resource) = resource(req) else {
-        return imds_error(400, "invalid_request", "Required audience parameter not specified");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required audience parameter not specified",
+        );
     };
-    let Ok(sel) = selector(req, &[("client_id", 0), ("object_id", 1), ("msi_res_id", 2)]) else {
+    let Ok(sel) = selector(
+        req,
+        &[("client_id", 0), ("object_id", 1), ("msi_res_id", 2)],
+    ) else {
         return imds_error(
             400,
             "invalid_request",
@@ -343,14 +362,29 @@ fn imds(shared: &Shared, st: &State, req: &Req) -> Resp {
 
 fn arc(shared: &Shared, st: &mut State, req: &Req) -> Resp {
     if req.header("metadata") != Some("true") {
-        return imds_error(400, "invalid_request", "Required metadata header not specified");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
     }
     let Some(resource) = resource(req).map(str::to_owned) else {
-        return imds_error(400, "invalid_request", "Required audience parameter not specified");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required audience parameter not specified",
+        );
     };
     // Arc honours msi_res_id; mi_res_id is ignored (the system identity is returned).
-    let Ok(sel) = selector(req, &[("client_id", 0), ("object_id", 1), ("msi_res_id", 2)]) else {
-        return imds_error(400, "invalid_request", "Only one identity selector may be specified");
+    let Ok(sel) = selector(
+        req,
+        &[("client_id", 0), ("object_id", 1), ("msi_res_id", 2)],
+    ) else {
+        return imds_error(
+            400,
+            "invalid_request",
+            "Only one identity selector may be specified",
+        );
     };
     let Some(auth) = req.header("authorization") else {
         let Some(dir) = st.setup.managed.arc_key_directory.clone() else {
@@ -359,11 +393,17 @@ fn arc(shared: &Shared, st: &mut State, req: &Req) -> Resp {
         let path = dir.join(format!("{}.key", util::random_token(16)));
         let content = util::random_token(48);
         if std::fs::write(&path, &content).is_err() {
-            return imds_error(500, "server_error", "the agent could not write its key file");
+            return imds_error(
+                500,
+                "server_error",
+                "the agent could not write its key file",
+            );
         }
         st.setup.managed.arc_keys.push((path.clone(), content));
-        return imds_error(401, "unauthorized_client", "Unauthorized")
-            .header("www-authenticate", &format!("Basic realm={}", path.display()));
+        return imds_error(401, "unauthorized_client", "Unauthorized").header(
+            "www-authenticate",
+            &format!("Basic realm={}", path.display()),
+        );
     };
     let presented = auth.strip_prefix("Basic ").unwrap_or_default();
     let Some(pos) = st
@@ -392,9 +432,9 @@ fn arc(shared: &Shared, st: &mut State, req: &Req) -> Resp {
     });
     if let (Some(sel), Value::Object(o)) = (&sel, &mut body) {
         let (k, v) = match sel {
-            Selector::ClientId(_) => ("client_id", &id.client_id),
-            Selector::ObjectId(_) => ("object_id", &id.object_id),
-            Selector::ResourceId(_) => ("msi_res_id", &id.resource_id),
+            Selector::Client(_) => ("client_id", &id.client_id),
+            Selector::Object(_) => ("object_id", &id.object_id),
+            Selector::Resource(_) => ("msi_res_id", &id.resource_id),
         };
         o.insert(k.to_owned(), json!(v));
     }
@@ -410,10 +450,18 @@ fn service_fabric(shared: &Shared, st: &State, req: &Req) -> Resp {
         );
     }
     let Some(resource) = resource(req) else {
-        return service_fabric_error(400, "ArgumentNullOrEmpty", "Value cannot be null. Parameter name: resource");
+        return service_fabric_error(
+            400,
+            "ArgumentNullOrEmpty",
+            "Value cannot be null. Parameter name: resource",
+        );
     };
     let Some(id) = identity(st, None) else {
-        return service_fabric_error(404, "ManagedIdentityNotFound", "No managed identity is assigned to the application.");
+        return service_fabric_error(
+            404,
+            "ManagedIdentityNotFound",
+            "No managed identity is assigned to the application.",
+        );
     };
     let (token, expires_in) = mint(shared, st, &id, resource);
     Resp::json(
@@ -432,16 +480,27 @@ fn app_service(shared: &Shared, st: &State, req: &Req) -> Resp {
         return app_service_error(401, "The X-IDENTITY-HEADER header is missing or invalid.");
     }
     if req.query("api-version") != Some("2019-08-01") {
-        return app_service_error(400, "The api-version parameter is missing or not supported.");
+        return app_service_error(
+            400,
+            "The api-version parameter is missing or not supported.",
+        );
     }
     let Some(resource) = resource(req) else {
         return app_service_error(400, "The resource parameter is missing.");
     };
     let Ok(sel) = selector(
         req,
-        &[("client_id", 0), ("principal_id", 1), ("object_id", 1), ("mi_res_id", 2)],
+        &[
+            ("client_id", 0),
+            ("principal_id", 1),
+            ("object_id", 1),
+            ("mi_res_id", 2),
+        ],
     ) else {
-        return app_service_error(400, "Only one of client_id, principal_id or mi_res_id may be specified.");
+        return app_service_error(
+            400,
+            "Only one of client_id, principal_id or mi_res_id may be specified.",
+        );
     };
     let Some(id) = identity(st, sel.as_ref()) else {
         return app_service_error(
@@ -469,14 +528,23 @@ fn azure_ml(shared: &Shared, st: &State, req: &Req) -> Resp {
         return app_service_error(401, "The secret header is missing or invalid.");
     }
     if req.query("api-version") != Some("2017-09-01") {
-        return app_service_error(400, "The api-version parameter is missing or not supported.");
+        return app_service_error(
+            400,
+            "The api-version parameter is missing or not supported.",
+        );
     }
     let Some(resource) = resource(req) else {
         return app_service_error(400, "The resource parameter is missing.");
     };
-    if ["client_id", "object_id", "msi_res_id", "mi_res_id", "principal_id"]
-        .iter()
-        .any(|p| req.query(p).is_some())
+    if [
+        "client_id",
+        "object_id",
+        "msi_res_id",
+        "mi_res_id",
+        "principal_id",
+    ]
+    .iter()
+    .any(|p| req.query(p).is_some())
     {
         return imds_error(
             400,
@@ -484,7 +552,9 @@ fn azure_ml(shared: &Shared, st: &State, req: &Req) -> Resp {
             "Azure ML compute selects a user-assigned identity by clientid only",
         );
     }
-    let sel = req.query("clientid").map(|c| Selector::ClientId(c.to_owned()));
+    let sel = req
+        .query("clientid")
+        .map(|c| Selector::Client(c.to_owned()));
     let Some(id) = identity(st, sel.as_ref()) else {
         return imds_error(400, "invalid_request", "Identity not found");
     };
@@ -512,10 +582,18 @@ fn cloud_shell(shared: &Shared, st: &State, req: &Req) -> Resp {
         return imds_error(405, "invalid_request", "Method not allowed");
     }
     if req.header("metadata") != Some("true") {
-        return imds_error(400, "invalid_request", "Required metadata header not specified");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
     }
     let Some(resource) = req.form("resource").filter(|r| !r.is_empty()) else {
-        return imds_error(400, "invalid_request", "Required resource field not specified");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required resource field not specified",
+        );
     };
     let user = st
         .setup
@@ -525,7 +603,11 @@ fn cloud_shell(shared: &Shared, st: &State, req: &Req) -> Resp {
         .and_then(|oid| st.user_by_oid(oid))
         .cloned();
     let Some(user) = user else {
-        return imds_error(400, "invalid_request", "No user is signed in to Cloud Shell");
+        return imds_error(
+            400,
+            "invalid_request",
+            "No user is signed in to Cloud Shell",
+        );
     };
     let issued = issue_access_token(
         shared,
