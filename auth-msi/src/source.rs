@@ -178,6 +178,15 @@ impl Endpoint {
                         )));
                     }
                     check("IDENTITY_ENDPOINT", &url)?;
+                    let thumbprint: String = thumbprint
+                        .chars()
+                        .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r' | ':'))
+                        .collect();
+                    if thumbprint.len() != 40 || !thumbprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(Error::configuration(
+                            "IDENTITY_SERVER_THUMBPRINT is not a SHA-1 thumbprint (40 hex digits)",
+                        ));
+                    }
                     Ok((
                         Self::ServiceFabric {
                             url,
@@ -362,7 +371,10 @@ mod tests {
                 "https://10.0.0.4:2377/metadata/identity/oauth2/token",
             ),
             ("IDENTITY_HEADER", "h"),
-            ("IDENTITY_SERVER_THUMBPRINT", "ab"),
+            (
+                "IDENTITY_SERVER_THUMBPRINT",
+                "0123456789:abcdef0123456789ABCDEF01234567",
+            ),
             ("MSI_ENDPOINT", "http://localhost:1/x"),
         ];
         assert_eq!(detect(&sf).unwrap().0, ServiceFabric);

@@ -66,6 +66,7 @@ pub(crate) struct MsiSetup {
     arc_key_directory: Option<PathBuf>,
     cloud_shell_user: Option<String>,
     azure_ml_date_expiry: bool,
+    arc_legacy_agent: bool,
     /// IMDS answers this status until this emulator time (epoch seconds).
     imds_status_until: Option<(u16, i64)>,
     /// Arc key files handed out and not yet used: (path, content).
@@ -82,6 +83,7 @@ impl Default for MsiSetup {
             arc_key_directory: None,
             cloud_shell_user: None,
             azure_ml_date_expiry: false,
+            arc_legacy_agent: false,
             imds_status_until: None,
             arc_keys: Vec::new(),
         }
@@ -124,6 +126,13 @@ impl Setup {
     /// delegated tokens of that user).
     pub fn cloud_shell_user(mut self, object_id: &str) -> Self {
         self.managed.cloud_shell_user = Some(object_id.to_owned());
+        self
+    }
+
+    /// The Azure Arc agent is a legacy one: it ignores user-assigned selectors and returns the
+    /// system-assigned identity's token without echoing a selector.
+    pub fn arc_legacy_agent(mut self, legacy: bool) -> Self {
+        self.managed.arc_legacy_agent = legacy;
         self
     }
 
@@ -417,6 +426,11 @@ fn arc(shared: &Shared, st: &mut State, req: &Req) -> Resp {
     };
     let (path, _) = st.setup.managed.arc_keys.remove(pos);
     let _ = std::fs::remove_file(path);
+    let sel = if st.setup.managed.arc_legacy_agent {
+        None
+    } else {
+        sel
+    };
     let Some(id) = identity(st, sel.as_ref()) else {
         return imds_error(400, "invalid_request", "Identity not found");
     };

@@ -6,6 +6,7 @@
 )]
 
 mod common;
+mod emulator;
 mod imds;
 mod leaks;
 mod refusals;

@@ -30,7 +30,10 @@ fn a_source_that_cannot_select_the_id_is_a_configuration_error() {
             "https://127.0.0.1:2377/metadata/identity/oauth2/token",
         ),
         ("IDENTITY_HEADER", "h"),
-        ("IDENTITY_SERVER_THUMBPRINT", "0123"),
+        (
+            "IDENTITY_SERVER_THUMBPRINT",
+            "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67",
+        ),
     ]);
     for (env, id, expected) in [
         (
@@ -163,4 +166,45 @@ async fn arc_key_files_outside_the_agent_directory_are_refused() {
         "{e}"
     );
     assert_eq!(w.emu.requests().len(), 1, "the key was not sent");
+}
+
+#[test]
+fn a_malformed_thumbprint_is_a_configuration_error() {
+    let e = ManagedIdentityCredential::from_env(
+        &env_of(&[
+            (
+                "IDENTITY_ENDPOINT",
+                "https://127.0.0.1:2377/metadata/identity/oauth2/token",
+            ),
+            ("IDENTITY_HEADER", "h"),
+            ("IDENTITY_SERVER_THUMBPRINT", "not-a-thumbprint"),
+        ]),
+        ManagedIdentityOptions::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration, "{e}");
+    assert!(e.message().contains("40 hex digits"), "{e}");
+}
+
+#[tokio::test]
+async fn a_legacy_arc_agent_that_does_not_confirm_the_identity_fails_closed() {
+    let w = start_with("arc-legacy", |s| s.arc_legacy_agent(true)).await;
+    let c = ManagedIdentityCredential::from_env(
+        &env(&w.emu, ManagedIdentitySource::AzureArc),
+        options(&w).user_assigned(UserAssignedId::ClientId(USER_CLIENT.into())),
+    )
+    .unwrap();
+    let e = c.get_token(&arm()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    assert!(
+        e.message().contains(&format!("did not confirm that the token is for the user-assigned identity with client id {USER_CLIENT}")),
+        "{e}"
+    );
+    // The system-assigned identity still works with that agent.
+    let c = ManagedIdentityCredential::from_env(
+        &env(&w.emu, ManagedIdentitySource::AzureArc),
+        options(&w),
+    )
+    .unwrap();
+    c.get_token(&arm()).await.unwrap();
 }

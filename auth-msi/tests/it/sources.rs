@@ -236,3 +236,111 @@ async fn imds_default_authority_and_source_reason() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
 }
+
+#[tokio::test]
+async fn service_fabric_over_tls() {
+    let dir = temp_dir("sf");
+    let emu = auth_testkit::Emulator::start_tls(setup(&dir))
+        .await
+        .unwrap();
+    let ca = emu.ca_certificate_pem().unwrap();
+    let transport =
+        auth_core::http::ReqwestClient::with_root_certificate_pem(ca.as_bytes()).unwrap();
+    let pipeline = auth_core::Pipeline::new(
+        std::sync::Arc::new(transport),
+        std::sync::Arc::new(auth_core::http::TokioSleep),
+    );
+    let env = std::collections::HashMap::from([
+        ("IDENTITY_ENDPOINT".to_owned(), emu.imds_token_url()),
+        ("IDENTITY_HEADER".to_owned(), emu.identity_header()),
+        (
+            "IDENTITY_SERVER_THUMBPRINT".to_owned(),
+            "0123456789abcdef0123456789abcdef01234567".to_owned(),
+        ),
+    ]);
+    assert!(emu.imds_token_url().starts_with("https://127.0.0.1:"));
+    let c = ManagedIdentityCredential::from_env(
+        &env,
+        auth_msi::ManagedIdentityOptions::new().pipeline(pipeline),
+    )
+    .unwrap();
+    assert_eq!(c.source(), ManagedIdentitySource::ServiceFabric);
+    let t = c.get_token(&arm()).await.unwrap();
+    assert_eq!(jwt_claims(t.token().expose_secret())["oid"], SYSTEM_OBJECT);
+    let seen = emu.requests();
+    assert_eq!(seen.len(), 1);
+    let r = &seen[0];
+    assert_eq!(r.endpoint, Some(Endpoint::ServiceFabric));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("GET", "/metadata/identity/oauth2/token")
+    );
+    assert_eq!(r.query, query("2019-07-01-preview", None));
+    assert_eq!(own_headers(r), pairs(&[("secret", IDENTITY_HEADER)]));
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_send_one() {
+    let w = start("single-flight").await;
+    let c = ManagedIdentityCredential::from_env(
+        &env(&w.emu, ManagedIdentitySource::AzureMl),
+        options(&w),
+    )
+    .unwrap();
+    let request = arm();
+    let calls = (0..8).map(|_| c.get_token(&request));
+    let tokens: Vec<_> = futures_join(calls).await;
+    assert!(tokens.iter().all(Result::is_ok));
+    assert_eq!(w.emu.requests().len(), 1);
+}
+
+/// Polls every future together (no futures crate needed).
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (f, o) in pinned.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+#[test]
+fn pod_identity_turns_the_probe_off() {
+    let env = std::collections::HashMap::from([(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_owned(),
+        "http://127.0.0.1:2579/".to_owned(),
+    )]);
+    let c = ManagedIdentityCredential::from_env(
+        &env,
+        auth_msi::ManagedIdentityOptions::new().probe(true),
+    )
+    .unwrap();
+    assert_eq!(
+        c.endpoint(),
+        "http://127.0.0.1:2579/metadata/identity/oauth2/token"
+    );
+    assert_eq!(
+        format!("{c:?}"),
+        r#"ManagedIdentityCredential { source: Imds, endpoint: "http://127.0.0.1:2579/metadata/identity/oauth2/token", user_assigned_id: None, probe: false, .. }"#
+    );
+    let c = ManagedIdentityCredential::from_env(
+        &std::collections::HashMap::<String, String>::new(),
+        auth_msi::ManagedIdentityOptions::new().probe(true),
+    )
+    .unwrap();
+    assert!(format!("{c:?}").contains("probe: true"));
+}
