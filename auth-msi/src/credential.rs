@@ -48,6 +48,17 @@ impl RetryClassifier for ImdsRetryClassifier {
     }
 }
 
+/// The first contact with IMDS retries only failures to get an answer: once IMDS answers, its
+/// answer goes to the full policy.
+#[derive(Debug)]
+struct AnswerEnds;
+
+impl RetryClassifier for AnswerEnds {
+    fn should_retry(&self, _status: u16, _elapsed: Duration) -> bool {
+        false
+    }
+}
+
 /// A managed identity: the system-assigned identity of the Azure resource the program runs on,
 /// or one of its user-assigned identities.
 ///
@@ -59,8 +70,9 @@ pub struct ManagedIdentityCredential {
     reason: &'static str,
     id: Option<UserAssignedId>,
     pipeline: Pipeline,
-    /// IMDS in probe mode until it has answered once.
-    probe: Option<(Pipeline, Duration)>,
+    /// IMDS until it has answered once: the pipeline of the first contact, and the probe's
+    /// timeout in probe mode.
+    first_contact: Option<(Pipeline, Option<Duration>)>,
     answered: AtomicBool,
     arc_directory: Option<PathBuf>,
     flow: TokenFlow,
@@ -72,7 +84,7 @@ impl fmt::Debug for ManagedIdentityCredential {
             .field("source", &self.endpoint.source())
             .field("endpoint", &self.endpoint.url())
             .field("user_assigned_id", &self.id)
-            .field("probe", &self.probe.is_some())
+            .field("probe", &self.probe_timeout().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -112,19 +124,35 @@ impl ManagedIdentityCredential {
         if let Some(t) = options.call_timeout {
             base = base.with_call_timeout(t);
         }
-        let mut probe = None;
+        let mut first_contact = None;
         let pipeline = match &endpoint {
             Endpoint::Imds { pod_identity, .. } => {
-                if options.probe && !pod_identity {
-                    let p = base
+                let full = base
+                    .with_retry(options.imds_retry.clone())
+                    .with_retry_classifier(Arc::new(ImdsRetryClassifier::default()));
+                if *pod_identity {
+                    // The pod-identity endpoint counts as present: no probe, no first contact.
+                } else if options.probe {
+                    let p = full
                         .clone()
                         .with_retry(RetryPolicy::none())
                         .with_timeout(options.probe_timeout)
                         .with_call_timeout(options.probe_timeout);
-                    probe = Some((p, options.probe_timeout));
+                    first_contact = Some((p, Some(options.probe_timeout)));
+                } else {
+                    // Until IMDS answers, retry within the guidance's budget (about 5 retries),
+                    // not the 410 window: off Azure, that is all the waiting there is.
+                    let retry = RetryPolicy {
+                        max_total: options.imds_retry.max_total.min(IMDS_RETRY_WINDOW),
+                        ..options.imds_retry.clone()
+                    };
+                    let p = full
+                        .clone()
+                        .with_retry(retry)
+                        .with_retry_classifier(Arc::new(AnswerEnds));
+                    first_contact = Some((p, None));
                 }
-                base.with_retry(options.imds_retry.clone())
-                    .with_retry_classifier(Arc::new(ImdsRetryClassifier::default()))
+                full
             }
             _ => base,
         };
@@ -151,7 +179,7 @@ impl ManagedIdentityCredential {
             source = %source,
             endpoint = endpoint.url(),
             identity = %who,
-            probe = probe.is_some(),
+            probe = first_contact.as_ref().is_some_and(|(_, t)| t.is_some()),
             reason,
             "managed identity source chosen"
         );
@@ -160,7 +188,7 @@ impl ManagedIdentityCredential {
             reason,
             id: options.id,
             pipeline,
-            probe,
+            first_contact,
             answered: AtomicBool::new(false),
             arc_directory,
             flow,
@@ -180,6 +208,10 @@ impl ManagedIdentityCredential {
     /// The token endpoint URL (without query).
     pub fn endpoint(&self) -> &str {
         self.endpoint.url()
+    }
+
+    fn probe_timeout(&self) -> Option<Duration> {
+        self.first_contact.as_ref().and_then(|(_, t)| *t)
     }
 
     /// The user-assigned identity asked for (`None`: system-assigned).
@@ -211,13 +243,17 @@ impl ManagedIdentityCredential {
         match &self.endpoint {
             Endpoint::Imds { .. } => {
                 let make = || get(&url, &[metadata()]);
-                if let Some((probe, timeout)) = &self.probe
+                if let Some((first, probe)) = &self.first_contact
                     && !self.answered.load(Ordering::Acquire)
                 {
-                    let resp = probe.send(make).await.map_err(|e| {
+                    // No answer at all: there is no managed identity endpoint here.
+                    let resp = first.send(make).await.map_err(|e| {
+                        let when = match probe {
+                            Some(t) => format!("within {} s", t.as_secs_f64()),
+                            None => "after retries".to_owned(),
+                        };
                         Error::unavailable(format!(
-                            "no response from the IMDS endpoint within {} s: {}",
-                            timeout.as_secs_f64(),
+                            "no response from the IMDS endpoint {when}: {}",
                             e.message()
                         ))
                         .with_hint("this does not look like an Azure VM; a chain moves on to its next credential")
@@ -233,7 +269,7 @@ impl ManagedIdentityCredential {
                     tracing::debug!(
                         credential = Self::NAME,
                         status = resp.status().as_u16(),
-                        "IMDS answered the probe; retrying with the full policy"
+                        "IMDS answered; retrying with the full policy"
                     );
                 }
                 let resp = self.pipeline.send(make).await?;
@@ -375,13 +411,9 @@ impl ManagedIdentityCredential {
                     None => "no system-assigned identity is enabled on this resource".to_owned(),
                     Some(id) => format!("{} is not assigned to this resource", id.describe()),
                 };
-                let kind = if source == ManagedIdentitySource::Imds {
-                    ErrorKind::Unavailable
-                } else {
-                    ErrorKind::Authentication
-                };
+                // "Identity not found": this identity is not here, so a chain may move on.
                 Error::new(
-                    kind,
+                    ErrorKind::Unavailable,
                     format!("{source} found no such identity: {who}{said}"),
                 )
                 .with_hint("assign the identity to this resource, or check the id")

@@ -26,10 +26,12 @@
 //!
 //! IMDS answers 404, 410, 429 and 5xx are retried ([`ImdsRetryClassifier`],
 //! [`imds_retry_policy`]): exponential backoff from 1 s, `Retry-After` honoured, 410 for at
-//! least 70 s. A 400 ("identity not found") is [`auth_core::ErrorKind::Unavailable`] and names
-//! the identity. In probe mode ([`ManagedIdentityOptions::probe`], for credential chains) the
-//! first IMDS request is one 1 s attempt: no answer, or Docker Desktop's 403, is unavailable at
-//! once; after IMDS has answered, the full policy applies.
+//! least 70 s. A 400 ("identity not found", from any source) is
+//! [`auth_core::ErrorKind::Unavailable`] and names the identity. Until IMDS has answered once,
+//! no answer at all is unavailable too: in probe mode ([`ManagedIdentityOptions::probe`], for
+//! credential chains) after one 1 s attempt, otherwise after the guidance's 5 retries (about
+//! 30 s); Docker Desktop's 403 is unavailable at once. Once IMDS has answered, the full policy
+//! applies, and a failure is a real error.
 //!
 //! # Example
 //!

@@ -106,7 +106,11 @@ impl ManagedIdentityOptions {
     /// attempt of [`probe_timeout`](Self::probe_timeout) with no retry, and no answer (or
     /// Docker Desktop's 403) is [`auth_core::ErrorKind::Unavailable`] so that a chain moves on
     /// at once. After IMDS has answered, the full retry policy applies. Other sources are
-    /// configured by the environment and are never probed.
+    /// configured by the environment and are never probed, nor is the pod-identity host
+    /// (`AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+    ///
+    /// The probe is the token request itself (with `Metadata: true`), not azure-identity's
+    /// separate header-less request: an answer is a token at once, one round trip sooner.
     pub fn probe(mut self, probe: bool) -> Self {
         self.probe = probe;
         self

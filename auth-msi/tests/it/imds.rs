@@ -200,6 +200,7 @@ async fn retry_after_really_waits() {
 #[tokio::test]
 async fn server_errors_are_retried_then_reported() {
     let w = start("5xx").await;
+    // Pod identity (the test's IMDS host): no first contact, 1 + 5 retries.
     w.emu.inject(Endpoint::Imds, vec![status(500, None); 6]);
     let c =
         ManagedIdentityCredential::from_env(&env(&w.emu, ManagedIdentitySource::Imds), options(&w))
@@ -208,7 +209,7 @@ async fn server_errors_are_retried_then_reported() {
     assert_eq!(e.kind(), ErrorKind::Service, "{e}");
     assert_eq!(e.status(), Some(500));
     assert!(e.to_string().contains("kept failing after retries"), "{e}");
-    assert_eq!(w.emu.requests().len(), 6, "1 + 5 retries");
+    assert_eq!(w.emu.requests().len(), 6);
 }
 
 #[tokio::test]
@@ -251,4 +252,51 @@ async fn a_malformed_body_is_a_clear_error() {
     assert_eq!(e.credential(), Some(ManagedIdentityCredential::NAME));
     // The next call works.
     c.get_token(&arm()).await.unwrap();
+}
+
+#[tokio::test]
+async fn off_azure_a_standalone_credential_is_unavailable_within_the_retry_budget() {
+    let w = start("standalone-off-azure").await;
+    let sleep = FakeSleep::new(w.emu.clone());
+    let url = format!(
+        "http://127.0.0.1:{}/metadata/identity/oauth2/token",
+        closed_port()
+    );
+    let c = ManagedIdentityCredential::from_env(
+        &no_env(),
+        ManagedIdentityOptions::new()
+            .pipeline(sleep.pipeline())
+            .timeout(Duration::from_secs(90))
+            .imds_endpoint(url),
+    )
+    .unwrap();
+    let e = c.get_token(&arm()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.message()
+            .contains("no response from the IMDS endpoint after retries"),
+        "{e}"
+    );
+    let waited = sleep.waited();
+    assert!(
+        waited > Duration::ZERO && waited <= Duration::from_secs(30),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_standalone_first_contact_hands_a_busy_answer_to_the_full_policy() {
+    let w = start("first-contact").await;
+    let c = ManagedIdentityCredential::from_env(
+        &no_env(),
+        options(&w).imds_endpoint(w.emu.imds_token_url()),
+    )
+    .unwrap();
+    // The first contact ends at the first answer (410); the full policy retries it.
+    w.emu.inject(
+        Endpoint::Imds,
+        [status(410, None), status(410, None), status(500, None)],
+    );
+    c.get_token(&arm()).await.unwrap();
+    assert_eq!(w.emu.requests().len(), 4);
 }

@@ -142,6 +142,7 @@ async fn app_service_unknown_identity_names_it() {
     )
     .unwrap();
     let e = c.get_token(&arm()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert_eq!(e.status(), Some(400));
     assert!(
         e.to_string()
