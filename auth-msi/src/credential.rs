@@ -117,10 +117,15 @@ impl ManagedIdentityCredential {
         }
         endpoint.check_id(options.id.as_ref()).map_err(named)?;
         let source = endpoint.source();
-        let mut base = options
-            .resolved_pipeline()
-            .map_err(named)?
-            .with_timeout(options.timeout);
+        let mut base = match (&endpoint, &options.pipeline) {
+            #[cfg(feature = "reqwest")]
+            (Endpoint::ServiceFabric { thumbprint, .. }, None) => Pipeline::new(
+                Arc::new(crate::pinned::transport(thumbprint).map_err(named)?),
+                Arc::new(auth_core::http::TokioSleep),
+            ),
+            _ => options.resolved_pipeline().map_err(named)?,
+        }
+        .with_timeout(options.timeout);
         if let Some(t) = options.call_timeout {
             base = base.with_call_timeout(t);
         }

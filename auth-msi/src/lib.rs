@@ -79,7 +79,8 @@
 //!
 //! - `reqwest` (off by default): credentials built without
 //!   [`ManagedIdentityOptions::pipeline`] use `auth_core::Pipeline::shared()` (needs a tokio
-//!   runtime). Without it, a pipeline must be given.
+//!   runtime). Without it, a pipeline must be given. It also brings the Service Fabric
+//!   transport that pins the cluster certificate (rustls with aws-lc-rs, as reqwest uses).
 //!
 //! # Security
 //!
@@ -90,9 +91,10 @@
 //! - Endpoints must be https, or plain http on a loopback or link-local address.
 //! - The Arc key file is read only from the agent's token directory, only if its name ends in
 //!   `.key`, and only up to 4096 bytes; a path the server names elsewhere is refused.
-//! - Service Fabric: the cluster certificate is not pinned to `IDENTITY_SERVER_THUMBPRINT` by
-//!   this crate (the transport is `auth-core`'s); give a pipeline whose client trusts the
-//!   cluster's certificate.
+//! - Service Fabric: with the `reqwest` feature and no pipeline given, the cluster certificate
+//!   is pinned as MSAL pins it: the SHA-1 of the server's certificate must equal
+//!   `IDENTITY_SERVER_THUMBPRINT` (no CA validation, no proxy). A pipeline given in the options
+//!   is used as it is: its transport must check the cluster's certificate itself.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -104,6 +106,8 @@ mod credential;
 mod id;
 mod options;
 mod parse;
+#[cfg(feature = "reqwest")]
+mod pinned;
 mod source;
 
 pub use arc::ARC_KEY_MAX_BYTES;

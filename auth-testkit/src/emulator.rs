@@ -57,6 +57,7 @@ pub struct Emulator {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
     ca_pem: Option<String>,
+    server_pem: Option<String>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -140,10 +141,12 @@ impl Emulator {
                 acceptor,
             )),
         ];
+        let server_pem = tls.as_ref().map(|t| t.server_pem.clone());
         Ok(Emulator {
             shared,
             tasks,
             ca_pem: tls.map(|t| t.ca_pem),
+            server_pem,
         })
     }
 
@@ -211,6 +214,13 @@ impl Emulator {
     /// The emulator CA's certificate (PEM) when started with [`Emulator::start_tls`].
     pub fn ca_certificate_pem(&self) -> Option<String> {
         self.ca_pem.clone()
+    }
+
+    /// The server certificate (PEM) of every listener when started with
+    /// [`Emulator::start_tls`], for clients that pin it (Service Fabric's
+    /// `IDENTITY_SERVER_THUMBPRINT` is its SHA-1).
+    pub fn server_certificate_pem(&self) -> Option<String> {
+        self.server_pem.clone()
     }
 
     /// Writes the CA certificate (PEM) to `path`, for clients' CA-bundle settings

@@ -344,3 +344,51 @@ fn pod_identity_turns_the_probe_off() {
     .unwrap();
     assert!(format!("{c:?}").contains("probe: true"));
 }
+
+/// SHA-1 of the emulator's server certificate, as `IDENTITY_SERVER_THUMBPRINT` carries it.
+fn thumbprint(pem: &str) -> String {
+    use base64::Engine as _;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+    d.as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}:"))
+        .collect::<String>()
+        .trim_end_matches(':')
+        .to_owned()
+}
+
+#[tokio::test]
+async fn service_fabric_pins_the_cluster_certificate() {
+    let dir = temp_dir("sf-pinned");
+    let emu = auth_testkit::Emulator::start_tls(setup(&dir))
+        .await
+        .unwrap();
+    let pin = thumbprint(&emu.server_certificate_pem().unwrap());
+    let env = |thumb: &str| {
+        std::collections::HashMap::from([
+            ("IDENTITY_ENDPOINT".to_owned(), emu.imds_token_url()),
+            ("IDENTITY_HEADER".to_owned(), emu.identity_header()),
+            ("IDENTITY_SERVER_THUMBPRINT".to_owned(), thumb.to_owned()),
+        ])
+    };
+    // No pipeline given: the pinned transport, which trusts no CA, only the thumbprint.
+    let c =
+        ManagedIdentityCredential::from_env(&env(&pin), auth_msi::ManagedIdentityOptions::new())
+            .unwrap();
+    let t = c.get_token(&arm()).await.unwrap();
+    assert_eq!(jwt_claims(t.token().expose_secret())["oid"], SYSTEM_OBJECT);
+    // Another thumbprint: the TLS handshake fails and nothing is sent.
+    emu.clear_requests();
+    let wrong = "00".repeat(20);
+    let c =
+        ManagedIdentityCredential::from_env(&env(&wrong), auth_msi::ManagedIdentityOptions::new())
+            .unwrap();
+    let e = c.get_token(&arm()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert!(e.to_string().contains("TLS"), "{e}");
+    assert!(emu.requests().is_empty());
+}
