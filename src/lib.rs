@@ -10,7 +10,7 @@
 //! | `service-principal` | [`service_principal`] (`auth-sp`) | client secret, certificate, federated token; from the environment |
 //! | `workspace` | [`workspace`] (`workspace-config`) | find and parse `config.json`, reach the workspace over ARM |
 //! | `rbac` | [`rbac`] | role definitions, assignments, access decisions, least privilege |
-//! | `managed-identity` | [`managed_identity`] (`auth-msi`) | managed identity (placeholder for a later release) |
+//! | `managed-identity` | [`managed_identity`] (`auth-msi`) | managed identity: IMDS, App Service, Azure ML compute, Arc, Cloud Shell, Service Fabric |
 //! | `azure-cli` | [`azure_cli`] (`auth-cli`) | the Azure CLI's token (placeholder for a later release) |
 //! | `interactive` | [`interactive`] (`auth-interactive`) | browser (PKCE, loopback) and device code sign-in, persistent cache |
 //!
@@ -88,7 +88,8 @@ pub use chain::ChainedCredential;
 #[cfg(feature = "service-principal")]
 pub use auth_sp as service_principal;
 
-/// Managed identity (`auth-msi`).
+/// Managed identity (`auth-msi`): IMDS, App Service, Azure ML compute, Azure Arc, Cloud Shell
+/// and Service Fabric.
 #[cfg(feature = "managed-identity")]
 pub use auth_msi as managed_identity;
 

@@ -57,6 +57,7 @@ pub struct Emulator {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
     ca_pem: Option<String>,
+    server_pem: Option<String>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -113,9 +114,11 @@ impl Emulator {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let (entra_listener, entra_addr) = crate::server::bind(options.entra_port).await?;
         let (arm_listener, arm_addr) = crate::server::bind(options.arm_port).await?;
+        let (msi_listener, msi_addr) = crate::server::bind(0).await?;
         let _ = shared.urls.set(Urls {
             entra: format!("{scheme}://{entra_addr}"),
             arm: format!("{scheme}://{arm_addr}"),
+            msi: format!("{scheme}://{msi_addr}"),
         });
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
         let tasks = vec![
@@ -129,13 +132,21 @@ impl Emulator {
                 arm_listener,
                 Service::Arm,
                 shared.clone(),
+                acceptor.clone(),
+            )),
+            tokio::spawn(crate::server::serve(
+                msi_listener,
+                Service::ManagedIdentity,
+                shared.clone(),
                 acceptor,
             )),
         ];
+        let server_pem = tls.as_ref().map(|t| t.server_pem.clone());
         Ok(Emulator {
             shared,
             tasks,
             ca_pem: tls.map(|t| t.ca_pem),
+            server_pem,
         })
     }
 
@@ -150,6 +161,51 @@ impl Emulator {
         format!("{}/", self.shared.arm_base())
     }
 
+    /// The managed-identity listener's base URL, e.g. `http://127.0.0.1:PORT3` (no trailing
+    /// slash): the IMDS authority (`AZURE_POD_IDENTITY_AUTHORITY_HOST`) and Arc's
+    /// `IMDS_ENDPOINT`.
+    pub fn msi_base(&self) -> String {
+        self.shared.msi_base().to_owned()
+    }
+
+    /// IMDS's (and Azure Arc's and Service Fabric's) token URL:
+    /// `{msi_base}/metadata/identity/oauth2/token`.
+    pub fn imds_token_url(&self) -> String {
+        format!("{}/metadata/identity/oauth2/token", self.shared.msi_base())
+    }
+
+    /// App Service's `IDENTITY_ENDPOINT`: `{msi_base}/MSI/token`.
+    pub fn app_service_endpoint(&self) -> String {
+        format!("{}/MSI/token", self.shared.msi_base())
+    }
+
+    /// Azure ML compute's `MSI_ENDPOINT`: `{msi_base}/MSI/auth`.
+    pub fn azure_ml_endpoint(&self) -> String {
+        format!("{}/MSI/auth", self.shared.msi_base())
+    }
+
+    /// Cloud Shell's `MSI_ENDPOINT`: `{msi_base}/oauth2/token`.
+    pub fn cloud_shell_endpoint(&self) -> String {
+        format!("{}/oauth2/token", self.shared.msi_base())
+    }
+
+    /// The `MSI_SECRET` Azure ML compute expects ([`Setup::msi_secret`](crate::Setup::msi_secret)).
+    pub fn msi_secret(&self) -> String {
+        crate::msi::secrets(&self.shared).0
+    }
+
+    /// The `IDENTITY_HEADER` App Service and Service Fabric expect
+    /// ([`Setup::identity_header`](crate::Setup::identity_header)).
+    pub fn identity_header(&self) -> String {
+        crate::msi::secrets(&self.shared).1
+    }
+
+    /// Makes IMDS answer `status` (e.g. 410 while "updating") for `duration` of emulator time
+    /// ([`Emulator::advance_clock`] moves it on), then answer normally.
+    pub fn imds_status_for(&self, status: u16, duration: Duration) {
+        crate::msi::imds_status_for(&self.shared, status, duration.as_secs());
+    }
+
     /// `{authority_host}/{tenant}/oauth2/v2.0/token`.
     pub fn token_url(&self, tenant: &str) -> String {
         format!("{}/{tenant}/oauth2/v2.0/token", self.shared.entra_base())
@@ -158,6 +214,13 @@ impl Emulator {
     /// The emulator CA's certificate (PEM) when started with [`Emulator::start_tls`].
     pub fn ca_certificate_pem(&self) -> Option<String> {
         self.ca_pem.clone()
+    }
+
+    /// The server certificate (PEM) of every listener when started with
+    /// [`Emulator::start_tls`], for clients that pin it (Service Fabric's
+    /// `IDENTITY_SERVER_THUMBPRINT` is its SHA-1).
+    pub fn server_certificate_pem(&self) -> Option<String> {
+        self.server_pem.clone()
     }
 
     /// Writes the CA certificate (PEM) to `path`, for clients' CA-bundle settings

@@ -18,6 +18,19 @@ pub enum Endpoint {
     ArmWorkspaces,
     /// ARM compute targets (create, get, start, stop, delete).
     ArmComputes,
+    /// Managed identity: IMDS `GET /metadata/identity/oauth2/token` (`api-version=2018-02-01`).
+    Imds,
+    /// Managed identity: App Service `GET /MSI/token`.
+    AppService,
+    /// Managed identity: Azure Arc `GET /metadata/identity/oauth2/token` (`2020-06-01`).
+    AzureArc,
+    /// Managed identity: Azure ML compute `GET /MSI/auth`.
+    AzureMl,
+    /// Managed identity: Cloud Shell `POST /oauth2/token`.
+    CloudShell,
+    /// Managed identity: Service Fabric `GET /metadata/identity/oauth2/token`
+    /// (`2019-07-01-preview`).
+    ServiceFabric,
     /// Any request to any endpoint (a fault queued here is used when the request's own
     /// endpoint has no fault queued).
     Any,

@@ -75,8 +75,13 @@
 //!   codes with no public reference (assertion replay 50012, invalid `claims` JSON 90007) are
 //!   the emulator's choice.
 //!
-//! The router dispatches per [`Service`]; the managed-identity endpoints and the stand-in
-//! `az` of later issues add a service and a listener beside Entra ID and ARM.
+//! - **Managed identity** (a third listener): IMDS, App Service, Azure Arc (with its key-file
+//!   challenge), Azure ML compute, Cloud Shell and Service Fabric, each checking its real
+//!   request and answering its real shapes (`msi` module; [`Setup::system_identity`],
+//!   [`Setup::user_assigned_identity`], [`Emulator::imds_status_for`]).
+//!
+//! The router dispatches per [`Service`]; the stand-in `az` of a later issue adds a service
+//! and a listener beside Entra ID, ARM and managed identity.
 //!
 //! # Crate features
 //!
@@ -96,6 +101,7 @@ mod emulator;
 mod entra;
 mod fault;
 mod jwt;
+mod msi;
 mod record;
 pub mod sample;
 mod server;
@@ -108,6 +114,7 @@ mod util;
 pub use emulator::{Emulator, StartOptions};
 pub use entra::MFA_CODE;
 pub use fault::{Endpoint, Fault};
+pub use msi::ManagedIdentity;
 pub use record::{RecordedRequest, Service};
 pub use setup::{AZURE_CLI_CLIENT_ID, App, Policy, Setup, Tenant, User, Workspace};
 pub use standalone::{run_standalone, run_standalone_with};

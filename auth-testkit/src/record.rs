@@ -36,6 +36,9 @@ pub enum Service {
     Entra,
     /// Azure Resource Manager.
     Arm,
+    /// The managed-identity endpoints (IMDS, App Service, Arc, Azure ML, Cloud Shell, Service
+    /// Fabric).
+    ManagedIdentity,
 }
 
 /// One request the emulator received, as it arrived.

@@ -313,6 +313,7 @@ async fn handle(req: hyper::Request<Incoming>, service: Service, shared: &Shared
     let endpoint = match service {
         Service::Entra => crate::entra::classify(&req),
         Service::Arm => crate::arm::classify(&req),
+        Service::ManagedIdentity => crate::msi::classify(&req),
     };
     let fault = shared.record_and_take_fault(RecordedRequest {
         service,
@@ -336,6 +337,7 @@ async fn handle(req: hyper::Request<Incoming>, service: Service, shared: &Shared
     let route = |req: &Req| match service {
         Service::Entra => crate::entra::route(shared, req),
         Service::Arm => crate::arm::route(shared, req),
+        Service::ManagedIdentity => crate::msi::route(shared, req),
     };
     match fault {
         None => Outcome::Respond(route(&req)),
@@ -358,6 +360,7 @@ fn fault_response(shared: &Shared, service: Service, req: &Req, fault: &Fault) -
             let mut resp = match service {
                 Service::Entra => crate::entra::status_fault(shared, req, *status),
                 Service::Arm => crate::arm::status_fault(shared, req, *status),
+                Service::ManagedIdentity => crate::msi::status_fault(shared, req, *status),
             };
             if let Some(secs) = retry_after {
                 resp = resp.header("retry-after", &secs.to_string());

@@ -37,6 +37,7 @@ pub struct Setup {
     pub(crate) assertion_replay_check: bool,
     pub(crate) device_code_interval: Duration,
     pub(crate) device_code_lifetime: Duration,
+    pub(crate) managed: crate::msi::MsiSetup,
 }
 
 impl fmt::Debug for Setup {
@@ -86,6 +87,7 @@ impl Setup {
             assertion_replay_check: true,
             device_code_interval: Duration::from_secs(5),
             device_code_lifetime: Duration::from_secs(900),
+            managed: crate::msi::MsiSetup::default(),
         }
     }
 

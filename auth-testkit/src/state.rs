@@ -18,6 +18,8 @@ pub(crate) struct Urls {
     pub(crate) entra: String,
     /// `http(s)://127.0.0.1:PORT2` (no trailing slash).
     pub(crate) arm: String,
+    /// `http(s)://127.0.0.1:PORT3`, the managed-identity endpoints (no trailing slash).
+    pub(crate) msi: String,
 }
 
 /// Everything the listeners share.
@@ -271,6 +273,10 @@ impl Shared {
 
     pub(crate) fn entra_base(&self) -> &str {
         self.urls.get().map(|u| u.entra.as_str()).unwrap_or("")
+    }
+
+    pub(crate) fn msi_base(&self) -> &str {
+        self.urls.get().map(|u| u.msi.as_str()).unwrap_or("")
     }
 
     pub(crate) fn arm_base(&self) -> &str {

@@ -7,6 +7,8 @@ use tokio_rustls::rustls;
 /// A generated CA and the TLS acceptor using a certificate it signed.
 pub(crate) struct Tls {
     pub(crate) ca_pem: String,
+    /// The server certificate (PEM), for clients that pin it (Service Fabric).
+    pub(crate) server_pem: String,
     pub(crate) acceptor: tokio_rustls::TlsAcceptor,
 }
 
@@ -56,6 +58,7 @@ pub(crate) fn generate() -> std::io::Result<Tls> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Tls {
         ca_pem: ca_cert.pem(),
+        server_pem: cert.pem(),
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
     })
 }

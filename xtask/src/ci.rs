@@ -154,6 +154,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("auth-core", "cache_insert"),
     ("auth-testkit", "startup"),
     ("auth-sp", "cold_token"),
+    ("auth-msi", "cold_token"),
     ("auth-interactive", "silent"),
     ("rbac", "check"),
 ];
