@@ -32,7 +32,15 @@ fn stand_in() -> PathBuf {
     let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let binary = profile_dir.join("az");
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-q", "--release", "-p", "auth-testkit", "--bin", "az"])
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "-p",
+            "auth-testkit",
+            "--bin",
+            "az",
+        ])
         .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
         .status()
         .unwrap();

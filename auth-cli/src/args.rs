@@ -124,10 +124,20 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(args[4..], ["--resource", "https://management.core.windows.net/"]);
-        let args = get_access_token(&scopes("https://ml.azure.com/user_impersonation"), None, None)
-            .unwrap();
-        assert_eq!(args[4..], ["--scope", "https://ml.azure.com/user_impersonation"]);
+        assert_eq!(
+            args[4..],
+            ["--resource", "https://management.core.windows.net/"]
+        );
+        let args = get_access_token(
+            &scopes("https://ml.azure.com/user_impersonation"),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            args[4..],
+            ["--scope", "https://ml.azure.com/user_impersonation"]
+        );
     }
 
     #[test]

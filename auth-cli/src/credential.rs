@@ -11,9 +11,9 @@ use auth_core::{
     TokenRequest,
 };
 
+use crate::args;
 use crate::output::{self, AzAccount};
 use crate::process::{self, RunError};
-use crate::args;
 
 /// How long az may take by default (its cold start takes 1–13 s on a slow machine).
 pub const DEFAULT_AZ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -161,9 +161,14 @@ impl AzureCliCredential {
         if let Some(s) = &options.subscription {
             args::check_subscription(s).map_err(named)?;
         }
-        let partition = CachePartition::new("azure-cli", options.subscription.as_deref().unwrap_or(""));
+        let partition =
+            CachePartition::new("azure-cli", options.subscription.as_deref().unwrap_or(""));
         let cache = TokenCache::with_clock(options.clock.clone());
-        let tenants = TenantPolicy::new(tenant, options.allowed_tenants, options.ignore_requested_tenant);
+        let tenants = TenantPolicy::new(
+            tenant,
+            options.allowed_tenants,
+            options.ignore_requested_tenant,
+        );
         Ok(Self {
             flow: TokenFlow::new(Self::NAME, partition, cache, tenants, false),
             subscription: options.subscription,
@@ -183,7 +188,8 @@ impl AzureCliCredential {
                 if let Some(claims) = request.claims() {
                     return Err(claims_error(claims, tenant, request));
                 }
-                let args = args::get_access_token(context.scopes, tenant, self.subscription.as_deref())?;
+                let args =
+                    args::get_access_token(context.scopes, tenant, self.subscription.as_deref())?;
                 let out = self.run(&args, tenant.map(TenantId::as_str)).await?;
                 output::token(&out.stdout, self.clock.now(), &jiff::tz::TimeZone::system())
             })

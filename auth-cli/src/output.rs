@@ -38,8 +38,8 @@ pub(crate) fn token(
         )
         .with_hint("run `az account get-access-token --output json` to see what az prints; update az if it is older than 2.54")
     };
-    let parsed: TokenJson =
-        serde_json::from_slice(stdout).map_err(|_| unexpected("not the JSON of get-access-token"))?;
+    let parsed: TokenJson = serde_json::from_slice(stdout)
+        .map_err(|_| unexpected("not the JSON of get-access-token"))?;
     let Some(text) = parsed
         .access_token
         .filter(|t| !t.expose_secret().trim().is_empty())
@@ -47,7 +47,9 @@ pub(crate) fn token(
         return Err(unexpected("no accessToken"));
     };
     let expires = match (parsed.expires_on, parsed.expires_on_local) {
-        (Some(epoch), _) => epoch_secs(&epoch).ok_or_else(|| unexpected("expires_on is not a number"))?,
+        (Some(epoch), _) => {
+            epoch_secs(&epoch).ok_or_else(|| unexpected("expires_on is not a number"))?
+        }
         (None, Some(local)) => {
             local_secs(&local, zone).ok_or_else(|| unexpected("expiresOn is not a local time"))?
         }
@@ -157,7 +159,10 @@ pub(crate) fn failure(code: Option<i32>, stderr: &[u8], tenant: Option<&str>) ->
         return Error::unavailable(format!("az is not logged in: {text}")).with_hint(login);
     }
     let message = if text.is_empty() {
-        format!("az failed (exit code {})", code.map_or("none".to_owned(), |c| c.to_string()))
+        format!(
+            "az failed (exit code {})",
+            code.map_or("none".to_owned(), |c| c.to_string())
+        )
     } else {
         format!("az failed: {text}")
     };
@@ -181,8 +186,9 @@ fn az_suggestion(text: &str) -> Option<String> {
 }
 
 pub(crate) fn not_found() -> Error {
-    Error::unavailable("the Azure CLI (az) was not found on PATH")
-        .with_hint("install the Azure CLI (https://aka.ms/azure-cli) and run `az login`, or put az on PATH")
+    Error::unavailable("the Azure CLI (az) was not found on PATH").with_hint(
+        "install the Azure CLI (https://aka.ms/azure-cli) and run `az login`, or put az on PATH",
+    )
 }
 
 /// `bytes` as text for an error: the value of every `"accessToken": "…"` and anything shaped
@@ -226,7 +232,13 @@ fn redact_access_token_fields(text: &str) -> String {
         // `: "value"` → `: "****"`.
         let value_start = tail.find('"').map(|i| i + 1);
         match value_start.and_then(|s| tail[s..].find('"').map(|e| (s, s + e))) {
-            Some((s, e)) if tail[..s - 1].trim().trim_start_matches(':').trim().is_empty() => {
+            Some((s, e))
+                if tail[..s - 1]
+                    .trim()
+                    .trim_start_matches(':')
+                    .trim()
+                    .is_empty() =>
+            {
                 out.push_str(&tail[..s]);
                 out.push_str("****");
                 rest = &tail[e..];
@@ -259,7 +271,10 @@ mod tests {
         assert_eq!(t.expires_on_unix(), NOW + 3600);
         assert_eq!(t.token().expose_secret(), "tok");
         let out = br#"{"accessToken":"tok","expires_on":"1752572737"}"#;
-        assert_eq!(token(out, at(NOW), &utc()).unwrap().expires_on_unix(), NOW + 3600);
+        assert_eq!(
+            token(out, at(NOW), &utc()).unwrap().expires_on_unix(),
+            NOW + 3600
+        );
     }
 
     #[test]
@@ -267,9 +282,15 @@ mod tests {
         let out = br#"{"accessToken":"tok","expiresOn":"2025-07-15 11:45:37.000000"}"#;
         // UTC+2 (POSIX spells it UTC-2): 11:45:37 local is 09:45:37 UTC.
         let zone = jiff::tz::TimeZone::posix("UTC-2").unwrap();
-        assert_eq!(token(out, at(NOW), &zone).unwrap().expires_on_unix(), NOW + 3600);
+        assert_eq!(
+            token(out, at(NOW), &zone).unwrap().expires_on_unix(),
+            NOW + 3600
+        );
         let out = br#"{"accessToken":"tok","expiresOn":"2025-07-15 09:45:37"}"#;
-        assert_eq!(token(out, at(NOW), &utc()).unwrap().expires_on_unix(), NOW + 3600);
+        assert_eq!(
+            token(out, at(NOW), &utc()).unwrap().expires_on_unix(),
+            NOW + 3600
+        );
     }
 
     #[test]
@@ -277,9 +298,18 @@ mod tests {
         for (out, why) in [
             (&b"not json"[..], "not the JSON"),
             (br#"{"expires_on":1}"#, "no accessToken"),
-            (br#"{"accessToken":"eyJhbGciOi.eyJzdWIi.c2ln"}"#, "no expires_on or expiresOn"),
-            (br#"{"accessToken":"eyJhbGciOi.eyJzdWIi.c2ln","expiresOn":"N/A"}"#, "not a local time"),
-            (br#"{"accessToken":"eyJhbGciOi.eyJzdWIi.c2ln","expires_on":"soon"}"#, "not a number"),
+            (
+                br#"{"accessToken":"eyJhbGciOi.eyJzdWIi.c2ln"}"#,
+                "no expires_on or expiresOn",
+            ),
+            (
+                br#"{"accessToken":"eyJhbGciOi.eyJzdWIi.c2ln","expiresOn":"N/A"}"#,
+                "not a local time",
+            ),
+            (
+                br#"{"accessToken":"eyJhbGciOi.eyJzdWIi.c2ln","expires_on":"soon"}"#,
+                "not a number",
+            ),
         ] {
             let e = token(out, at(NOW), &utc()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Service);
@@ -290,10 +320,18 @@ mod tests {
 
     #[test]
     fn failures_are_classified_as_az_means_them() {
-        let e = failure(Some(1), b"ERROR: Please run 'az login' to setup account.\n", None);
+        let e = failure(
+            Some(1),
+            b"ERROR: Please run 'az login' to setup account.\n",
+            None,
+        );
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert_eq!(e.hint(), Some("run `az login`"));
-        let e = failure(Some(1), b"ERROR: Please run 'az login' to setup account.", Some("contoso"));
+        let e = failure(
+            Some(1),
+            b"ERROR: Please run 'az login' to setup account.",
+            Some("contoso"),
+        );
         assert_eq!(e.hint(), Some("run `az login --tenant contoso`"));
         let e = failure(
             Some(1),
@@ -314,7 +352,9 @@ mod tests {
     #[test]
     fn tokens_are_redacted() {
         let jwt = "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
-        let shown = redact(format!("KeyError: {{\"accessToken\": \"{jwt}\", \"x\": 1}} then {jwt}.").as_bytes());
+        let shown = redact(
+            format!("KeyError: {{\"accessToken\": \"{jwt}\", \"x\": 1}} then {jwt}.").as_bytes(),
+        );
         assert!(!shown.contains("eyJzdWIi"), "{shown}");
         assert!(shown.contains("\"accessToken\": \"****\""), "{shown}");
         let shown = redact(br#"{"accessToken": "opaque-not-a-jwt"}"#);

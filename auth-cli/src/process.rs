@@ -26,12 +26,7 @@ pub(crate) fn find_az(path: Option<&OsStr>, windows: bool) -> Option<PathBuf> {
     let names: &[&str] = if windows { &["az.cmd", "az"] } else { &["az"] };
     std::env::split_paths(path?)
         .filter(|dir| dir.is_absolute())
-        .find_map(|dir| {
-            names
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|p| is_executable(p))
-        })
+        .find_map(|dir| names.iter().map(|n| dir.join(n)).find(|p| is_executable(p)))
 }
 
 #[cfg(unix)]
@@ -50,7 +45,9 @@ fn is_executable(path: &Path) -> bool {
 pub(crate) fn working_dir(env: &dyn Env) -> Result<PathBuf, Error> {
     if cfg!(windows) {
         env.var("SYSTEMROOT").map(PathBuf::from).ok_or_else(|| {
-            Error::unavailable("the environment variable SYSTEMROOT has no value; az is run from there")
+            Error::unavailable(
+                "the environment variable SYSTEMROOT has no value; az is run from there",
+            )
         })
     } else {
         Ok(PathBuf::from("/bin"))
@@ -89,7 +86,8 @@ pub(crate) async fn run(
     let mut child = command.spawn().map_err(RunError::Spawn)?;
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let finish = async {
-        let (out, err, status) = tokio::join!(read_capped(stdout), read_capped(stderr), child.wait());
+        let (out, err, status) =
+            tokio::join!(read_capped(stdout), read_capped(stderr), child.wait());
         (out, err, status)
     };
     let outcome = tokio::time::timeout(timeout, finish).await;

@@ -142,7 +142,11 @@ impl Drop for AzStandIn {
 }
 
 /// The stand-in's `main`: `args` are the arguments after `az`; the state is next to `argv0`.
-#[allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line stand-in")]
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line stand-in"
+)]
 pub fn main(argv0: &Path, args: &[String]) -> ExitCode {
     let dir = argv0.parent().unwrap_or(Path::new("."));
     let _ = std::fs::OpenOptions::new()
@@ -155,7 +159,12 @@ pub fn main(argv0: &Path, args: &[String]) -> ExitCode {
         .and_then(|b| serde_json::from_slice(&b).ok())
     {
         Some(s) => s,
-        None => return fail("ERROR: The command failed with an unexpected error. Here is the traceback:\nstand-in state missing", 1),
+        None => {
+            return fail(
+                "ERROR: The command failed with an unexpected error. Here is the traceback:\nstand-in state missing",
+                1,
+            );
+        }
     };
     let delay = state["delay_ms"].as_u64().unwrap_or(0);
     if delay > 0 {
@@ -173,13 +182,20 @@ pub fn main(argv0: &Path, args: &[String]) -> ExitCode {
         }
         "leaky-failure" => {
             return fail(
-                &format!("ERROR: The command failed with an unexpected error. Here is the traceback:\nKeyError: {{\"accessToken\": \"{LEAKED_TOKEN}\", \"tokenType\": \"Bearer\"}}"),
+                &format!(
+                    "ERROR: The command failed with an unexpected error. Here is the traceback:\nKeyError: {{\"accessToken\": \"{LEAKED_TOKEN}\", \"tokenType\": \"Bearer\"}}"
+                ),
                 1,
             );
         }
         _ => {}
     }
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["account", "show", rest @ ..] if output_json(rest) => {
             print!("{}", account_show(&state));
             ExitCode::SUCCESS
@@ -271,7 +287,10 @@ fn get_access_token(state: &Value, rest: &[&str], mode: &str) -> ExitCode {
             state["client_secret"].as_str().unwrap_or_default(),
         )
         .append_pair("scope", &scope)
-        .append_pair("claims", r#"{"access_token": {"xms_cc": {"values": ["CP1"]}}}"#)
+        .append_pair(
+            "claims",
+            r#"{"access_token": {"xms_cc": {"values": ["CP1"]}}}"#,
+        )
         .finish();
     let (status, body) = match post(authority, &format!("/{tenant}/oauth2/v2.0/token"), &form) {
         Ok(r) => r,
@@ -316,7 +335,10 @@ fn get_access_token(state: &Value, rest: &[&str], mode: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-#[allow(clippy::disallowed_methods, reason = "the stand-in tells the time as az does")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the stand-in tells the time as az does"
+)]
 fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -357,7 +379,10 @@ fn post(base: &str, path: &str, form: &str) -> std::io::Result<(u16, Vec<u8>)> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let mut body = response[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     Ok((status, body))
@@ -366,7 +391,8 @@ fn post(base: &str, path: &str, form: &str) -> std::io::Result<(u16, Vec<u8>)> {
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }

@@ -155,6 +155,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("auth-testkit", "startup"),
     ("auth-sp", "cold_token"),
     ("auth-msi", "cold_token"),
+    ("auth-cli", "get_token"),
     ("auth-interactive", "silent"),
     ("rbac", "check"),
 ];

@@ -14,7 +14,10 @@ fn ml() -> TokenRequest {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// The `tid` claim of a JWT.
@@ -48,7 +51,10 @@ async fn a_token_from_the_az_session_with_the_reference_arguments() {
     // The stand-in asked the emulator as az does: client credentials with the CP1 claims.
     let reqs = emu.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!(reqs[0].form_field("scope"), Some("https://ml.azure.com/.default"));
+    assert_eq!(
+        reqs[0].form_field("scope"),
+        Some("https://ml.azure.com/.default")
+    );
     // A tenant and a subscription become --tenant and --subscription.
     let cli = AzureCliCredential::new(
         options(&az)
@@ -122,7 +128,10 @@ async fn a_tenant_az_cannot_sign_in_to_is_an_authentication_error_with_azs_hint(
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert!(e.message().contains("AADSTS"), "{e}");
-    assert_eq!(e.hint(), Some(format!("run `az login --tenant {other}`").as_str()));
+    assert_eq!(
+        e.hint(),
+        Some(format!("run `az login --tenant {other}`").as_str())
+    );
     assert!(az.runs()[0].ends_with(&format!("--tenant {other}")));
     // With a configured tenant, another one is refused before az runs.
     let strict = AzureCliCredential::new(options(&az).tenant(sample::TENANT_ID)).unwrap();
@@ -138,7 +147,10 @@ async fn a_hung_az_is_killed_at_the_timeout() {
     let cli = AzureCliCredential::new(options(&az).timeout(Duration::from_millis(500))).unwrap();
     let started = Instant::now();
     let e = cli.get_token(&ml()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10), "bounded by the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "bounded by the timeout"
+    );
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(e.message().contains("az took longer than 0.5 s"), "{e}");
     assert_eq!(az.runs().len(), 1);
@@ -229,8 +241,14 @@ async fn a_claims_challenge_names_the_az_login_to_run_and_runs_nothing() {
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert_eq!(e.claims(), Some(claims));
     let hint = e.hint().unwrap();
-    assert!(hint.contains("az login --claims-challenge eyJhY2Nlc3NfdG9rZW4i"), "{hint}");
-    assert!(hint.contains("--scope https://ml.azure.com/.default"), "{hint}");
+    assert!(
+        hint.contains("az login --claims-challenge eyJhY2Nlc3NfdG9rZW4i"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("--scope https://ml.azure.com/.default"),
+        "{hint}"
+    );
     assert!(az.runs().is_empty());
 }
 

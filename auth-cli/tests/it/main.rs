@@ -47,7 +47,6 @@ pub async fn logged_in() -> (Emulator, AzStandIn) {
 
 /// Options whose PATH holds only the stand-in.
 pub fn options(az: &AzStandIn) -> AzureCliOptions {
-    let env: HashMap<String, String> =
-        [("PATH".to_owned(), az.dir().display().to_string())].into();
+    let env: HashMap<String, String> = [("PATH".to_owned(), az.dir().display().to_string())].into();
     AzureCliOptions::new().env(Arc::new(env))
 }
