@@ -121,6 +121,109 @@ impl ChainedCredential {
     }
 }
 
+/// What the [default chain](ChainedCredential::from_env) is built from: each flow's options,
+/// for the flows whose features are on. `Default` gives each flow's defaults.
+#[cfg(any(
+    feature = "service-principal",
+    feature = "managed-identity",
+    feature = "azure-cli"
+))]
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct DefaultChainOptions {
+    /// Options of the environment's service principal (feature `service-principal`).
+    #[cfg(feature = "service-principal")]
+    pub service_principal: auth_sp::ServicePrincipalOptions,
+    /// Options of the managed identity (feature `managed-identity`); the chain turns probe
+    /// mode on.
+    #[cfg(feature = "managed-identity")]
+    pub managed_identity: auth_msi::ManagedIdentityOptions,
+    /// Options of the Azure CLI session (feature `azure-cli`); the chain gives it its
+    /// environment.
+    #[cfg(feature = "azure-cli")]
+    pub azure_cli: auth_cli::AzureCliOptions,
+}
+
+#[cfg(any(
+    feature = "service-principal",
+    feature = "managed-identity",
+    feature = "azure-cli"
+))]
+impl ChainedCredential {
+    /// The chain for code that runs both on a laptop and on Azure, in SDK v1's spirit: the
+    /// service principal `env` names (`AZURE_*`, `AML_*`, `AZURE_AUTH_LOCATION`), then the
+    /// managed identity of the host (in probe mode, so off Azure it passes on within about a
+    /// second), then the session of `az login`. Each is included when its feature is on.
+    /// Interactive sign-in is never part of it: a chain must not open a browser by surprise.
+    ///
+    /// Fails only for a configuration that is wrong rather than absent, such as a managed
+    /// identity endpoint that is neither https nor local.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use azureml_auth::{ChainedCredential, DefaultChainOptions, ProcessEnv, TokenRequest};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), azureml_auth::Error> {
+    /// let chain = ChainedCredential::from_env(Arc::new(ProcessEnv), DefaultChainOptions::default())?;
+    /// let token = chain.get_token(&TokenRequest::for_resource("https://ml.azure.com")?).await?;
+    /// println!("{} answered; the token lasts until {:?}", chain.chosen().map_or("none", |c| c.name()), token.expires_on());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env(
+        env: std::sync::Arc<dyn auth_core::Env>,
+        options: DefaultChainOptions,
+    ) -> Result<Self, Error> {
+        let mut chain: Vec<Arc<dyn TokenCredential>> = Vec::new();
+        #[cfg(feature = "service-principal")]
+        chain.push(Arc::new(auth_sp::EnvironmentCredential::from_env(
+            &*env,
+            options.service_principal,
+        )));
+        #[cfg(feature = "managed-identity")]
+        {
+            let name = auth_msi::ManagedIdentityCredential::NAME;
+            match auth_msi::ManagedIdentityCredential::from_env(
+                &*env,
+                options.managed_identity.probe(true),
+            ) {
+                Ok(c) => chain.push(Arc::new(c)),
+                // An incomplete source (IDENTITY_ENDPOINT alone) is absent, not wrong.
+                Err(e) if e.kind() == ErrorKind::Unavailable => {
+                    chain.push(Arc::new(Unusable { name, error: e }));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        #[cfg(feature = "azure-cli")]
+        chain.push(Arc::new(auth_cli::AzureCliCredential::new(
+            options.azure_cli.env(env.clone()),
+        )?));
+        Self::new(chain)
+    }
+}
+
+/// A credential that could not be built because it does not apply here: every request fails
+/// with the reason.
+#[cfg(feature = "managed-identity")]
+#[derive(Debug)]
+struct Unusable {
+    name: &'static str,
+    error: Error,
+}
+
+#[cfg(feature = "managed-identity")]
+impl TokenCredential for Unusable {
+    fn get_token<'a>(&'a self, _: &'a TokenRequest) -> TokenFuture<'a> {
+        let e = self.error.clone();
+        Box::pin(async move { Err(e) })
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 fn named(e: Error, name: &'static str) -> Error {
     auth_core::flow::named(e, name)
 }

@@ -11,7 +11,7 @@
 //! | `workspace` | [`workspace`] (`workspace-config`) | find and parse `config.json`, reach the workspace over ARM |
 //! | `rbac` | [`rbac`] | role definitions, assignments, access decisions, least privilege |
 //! | `managed-identity` | [`managed_identity`] (`auth-msi`) | managed identity: IMDS, App Service, Azure ML compute, Arc, Cloud Shell, Service Fabric |
-//! | `azure-cli` | [`azure_cli`] (`auth-cli`) | the Azure CLI's token (placeholder for a later release) |
+//! | `azure-cli` | [`azure_cli`] (`auth-cli`) | the session of `az login`: `az account get-access-token`, timed out, cached; `az account show` |
 //! | `interactive` | [`interactive`] (`auth-interactive`) | browser (PKCE, loopback) and device code sign-in, persistent cache |
 //!
 //! # Example: SDK v1's `Workspace.from_config` with a service principal
@@ -50,6 +50,14 @@
 //! `examples/from_config.rs` is the same program; `cargo xtask demo` runs the whole story
 //! against the local emulator, with no Azure account.
 //!
+//! # A chain for code that runs on a laptop and on Azure
+//!
+//! [`ChainedCredential::from_env`] asks the environment's service principal, then the managed
+//! identity of the host (probed: off Azure it passes on within about a second), then the
+//! session of `az login`, each when its feature is on, and remembers the one that answered.
+//! A credential that does not apply is passed over; a real failure (a wrong secret, a
+//! Conditional Access block) stops the chain with the reasons of the ones before it.
+//!
 //! # Crate features
 //!
 //! - `reqwest` (default): the default HTTP transport (reqwest with rustls). Without it, bring
@@ -82,6 +90,12 @@ pub use auth_core::{
     TokenRequest, authorization_header,
 };
 pub use chain::ChainedCredential;
+#[cfg(any(
+    feature = "service-principal",
+    feature = "managed-identity",
+    feature = "azure-cli"
+))]
+pub use chain::DefaultChainOptions;
 
 /// Service principal credentials (`auth-sp`): client secret, certificate, federated token,
 /// and the environment's.

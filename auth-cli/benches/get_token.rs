@@ -11,41 +11,18 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_cli::{AzureCliCredential, AzureCliOptions};
 use auth_core::TokenRequest;
-use auth_testkit::az::AzStandIn;
+use auth_testkit::az::{AzStandIn, stand_in_binary};
 use auth_testkit::{Emulator, Setup};
 
 fn percentile(samples: &[Duration], p: f64) -> Duration {
     let mut s = samples.to_vec();
     s.sort();
     s[((s.len() as f64 - 1.0) * p).round() as usize]
-}
-
-/// `target/release/az`, built here when this run has not built it.
-fn stand_in() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let binary = profile_dir.join("az");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "--release",
-            "-p",
-            "auth-testkit",
-            "--bin",
-            "az",
-        ])
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    binary
 }
 
 fn main() {
@@ -55,7 +32,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let emu = Emulator::start(Setup::sample()).await.unwrap();
-        let az = AzStandIn::install(&emu, &stand_in()).unwrap();
+        let az = AzStandIn::install(&emu, &stand_in_binary()).unwrap();
         let env: HashMap<String, String> =
             [("PATH".to_owned(), az.dir().display().to_string())].into();
         let options = AzureCliOptions::new().env(Arc::new(env));

@@ -50,6 +50,50 @@ impl AzMode {
 /// The token text the [`AzMode::LeakyFailure`] stand-in echoes on stderr.
 pub const LEAKED_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.bGVha2VkLXRva2Vu.c2lnbmF0dXJl";
 
+/// The stand-in binary next to the running test or bench (`target/<profile>/az`), built by
+/// cargo (`cargo build -p auth-testkit --bin az`) when it is missing, and always from a
+/// release profile (benchmarks), at most once per process. A workspace test run
+/// (`cargo nextest run --workspace`) builds it fresh with every other binary; building it
+/// again here with `-p` alone would unify features differently and rebuild its dependencies.
+///
+/// # Panics
+/// When the test's own path cannot be read or cargo fails to build the stand-in: a test
+/// cannot go on without it.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "runs cargo, as a build step of the tests"
+)]
+pub fn stand_in_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            // target/<profile>/deps/<test>-<hash> → target/<profile>/az
+            let exe = std::env::current_exe().expect("the test's own path");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("a test binary lives in target/<profile>/deps")
+                .to_path_buf();
+            let binary = profile_dir.join(if cfg!(windows) { "az.exe" } else { "az" });
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            if binary.exists() && !release {
+                return binary;
+            }
+            let mut cargo = std::process::Command::new(env!("CARGO"));
+            cargo.args(["build", "-q", "-p", "auth-testkit", "--bin", "az"]);
+            if release {
+                cargo.arg("--release");
+            }
+            if let Some(target) = profile_dir.parent() {
+                cargo.env("CARGO_TARGET_DIR", target);
+            }
+            let status = cargo.status().expect("cargo runs");
+            assert!(status.success(), "building the stand-in az failed");
+            binary
+        })
+        .clone()
+}
+
 /// A folder with a stand-in `az` and its state; removed on drop.
 #[derive(Debug)]
 pub struct AzStandIn {
@@ -177,7 +221,7 @@ pub fn main(argv0: &Path, args: &[String]) -> ExitCode {
         },
         "not-logged-in" => return fail("ERROR: Please run 'az login' to setup account.", 1),
         "garbage" => {
-            print!("WARNING: this is not the JSON you asked for {{\n");
+            println!("WARNING: this is not the JSON you asked for {{");
             return ExitCode::SUCCESS;
         }
         "leaky-failure" => {

@@ -8,35 +8,11 @@
 mod credential;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use auth_cli::AzureCliOptions;
-use auth_testkit::az::AzStandIn;
+use auth_testkit::az::{AzStandIn, stand_in_binary};
 use auth_testkit::{Emulator, Setup};
-
-/// The stand-in binary (`target/<profile>/az`), built once if this run has not built it.
-pub fn stand_in_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            // target/<profile>/deps/it-<hash> → target/<profile>/az
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-            let binary = profile_dir.join(if cfg!(windows) { "az.exe" } else { "az" });
-            if !binary.exists() {
-                let target = profile_dir.parent().unwrap();
-                let status = std::process::Command::new(env!("CARGO"))
-                    .args(["build", "-q", "-p", "auth-testkit", "--bin", "az"])
-                    .env("CARGO_TARGET_DIR", target)
-                    .status()
-                    .unwrap();
-                assert!(status.success(), "building the stand-in az failed");
-            }
-            binary
-        })
-        .clone()
-}
 
 /// An emulator with the sample setup and a stand-in az logged in to it.
 pub async fn logged_in() -> (Emulator, AzStandIn) {
