@@ -13,7 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth_core::{AccessToken, Error, ErrorKind, TokenCredential, TokenFuture, TokenRequest};
 
-/// Tries credentials in order until one applies; see the [module docs](self).
+/// Tries credentials in order until one applies.
+///
+/// A credential that does not apply here ([`ErrorKind::Unavailable`]: not configured, no
+/// managed identity endpoint, az not installed or not logged in) passes to the next at once;
+/// any other error (a wrong secret, a Conditional Access block, a timeout) stops the chain,
+/// because trying another identity would hide a real problem. The credential that answered is
+/// remembered and asked first from then on.
 ///
 /// ```
 /// use std::sync::Arc;
