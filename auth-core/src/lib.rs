@@ -98,7 +98,7 @@ pub use cache::{
     CacheKey, CacheOptions, CachePartition, DEFAULT_CACHE_CAPACITY, DEFAULT_LOAD_TIMEOUT,
     REFRESH_RETRY_INTERVAL_SECS, TokenCache,
 };
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, SystemClock, utc_time};
 pub use cloud::Cloud;
 pub use credential::{TokenCredential, TokenFuture, authorization_header, bearer_value};
 pub use env::{Env, ProcessEnv};

@@ -114,23 +114,7 @@ pub(crate) fn expiry_time(v: &Value) -> Option<SystemTime> {
         Some(p) if (1..=12).contains(&h) && p.eq_ignore_ascii_case("PM") => h = h % 12 + 12,
         _ => return None,
     }
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || !(1970..=9999).contains(&year)
-        || m > 59
-        || sec > 60
-    {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
-    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+    auth_core::utc_time(year, month, day, h, m, sec)
 }
 
 #[cfg(test)]

@@ -83,7 +83,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn split(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
+/// Seconds since the epoch as UTC (year, month, day, hour, minute, second).
+pub(crate) fn split(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
