@@ -2,8 +2,9 @@
 //!
 //! Each credential is asked in order. One that does not apply ([`ErrorKind::Unavailable`]: not
 //! configured, no managed identity endpoint, az not installed or not logged in) passes to the
-//! next at once; any other error (a wrong secret, a Conditional Access block, a timeout) stops
-//! the chain, because trying another identity would hide a real problem. The credential that
+//! next at once (so do an IMDS probe that gets no answer and an az that hangs past its
+//! timeout); any other error (a wrong secret, a Conditional Access block, a service that
+//! fails) stops the chain, because trying another identity would hide a real problem. The credential that
 //! answered is remembered and asked first from then on, so a process does not probe the
 //! unavailable ones again on every call.
 
@@ -17,9 +18,9 @@ use auth_core::{AccessToken, Error, ErrorKind, TokenCredential, TokenFuture, Tok
 ///
 /// A credential that does not apply here ([`ErrorKind::Unavailable`]: not configured, no
 /// managed identity endpoint, az not installed or not logged in) passes to the next at once;
-/// any other error (a wrong secret, a Conditional Access block, a timeout) stops the chain,
-/// because trying another identity would hide a real problem. The credential that answered is
-/// remembered and asked first from then on.
+/// any other error (a wrong secret, a Conditional Access block, a service that fails) stops
+/// the chain, because trying another identity would hide a real problem. The credential that
+/// answered is remembered and asked first from then on.
 ///
 /// ```
 /// use std::sync::Arc;

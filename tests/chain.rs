@@ -34,15 +34,11 @@ async fn world() -> World {
     .await
     .unwrap();
     let az = AzStandIn::install(&emu, &stand_in_binary()).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     World {
         emu,
         az,
-        no_imds: format!("http://127.0.0.1:{port}/metadata/identity/oauth2/token"),
+        // Port 9 (discard): outside the ephemeral range the emulators bind, so never taken.
+        no_imds: "http://127.0.0.1:9/metadata/identity/oauth2/token".to_owned(),
     }
 }
 

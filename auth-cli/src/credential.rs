@@ -85,8 +85,8 @@ impl AzureCliOptions {
         Ok(self)
     }
 
-    /// Always use the configured tenant, whatever a request names
-    /// (`AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`).
+    /// Always use the configured tenant, whatever a request names (also when the environment
+    /// sets `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH` to true).
     pub fn ignore_requested_tenant(mut self, ignore: bool) -> Self {
         self.ignore_requested_tenant = ignore;
         self
@@ -164,10 +164,14 @@ impl AzureCliCredential {
         let partition =
             CachePartition::new("azure-cli", options.subscription.as_deref().unwrap_or(""));
         let cache = TokenCache::with_clock(options.clock.clone());
+        // As the other flows: AZURE_IDENTITY_DISABLE_MULTITENANTAUTH pins the tenant too.
+        let pinned = auth_core::env_flag(&*options.env, "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH")
+            .map_err(named)?
+            == Some(true);
         let tenants = TenantPolicy::new(
             tenant,
             options.allowed_tenants,
-            options.ignore_requested_tenant,
+            options.ignore_requested_tenant || pinned,
         );
         Ok(Self {
             flow: TokenFlow::new(Self::NAME, partition, cache, tenants, false),

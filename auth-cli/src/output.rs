@@ -6,6 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_core::{AccessToken, Error, ErrorKind, Secret, TokenType};
 use serde::Deserialize;
 
+/// The longest token lifetime believed (az's tokens last 5 minutes to about a day).
+const MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// `az account get-access-token --output json`.
 #[derive(Deserialize)]
 struct TokenJson {
@@ -46,16 +49,28 @@ pub(crate) fn token(
     else {
         return Err(unexpected("no accessToken"));
     };
-    let expires = match (parsed.expires_on, parsed.expires_on_local) {
-        (Some(epoch), _) => {
-            epoch_secs(&epoch).ok_or_else(|| unexpected("expires_on is not a number"))?
-        }
-        (None, Some(local)) => {
-            local_secs(&local, zone).ok_or_else(|| unexpected("expiresOn is not a local time"))?
-        }
-        (None, None) => return Err(unexpected("no expires_on or expiresOn")),
+    // `expires_on` first; when it is absent or unusable, `expiresOn` (§3.5 fails only when
+    // neither works).
+    let expires = match parsed.expires_on.as_ref().and_then(epoch_secs) {
+        Some(secs) => secs,
+        None => match (
+            &parsed.expires_on,
+            parsed
+                .expires_on_local
+                .as_deref()
+                .map(|l| local_secs(l, zone)),
+        ) {
+            (_, Some(Some(secs))) => secs,
+            (Some(_), _) => return Err(unexpected("expires_on is not a number")),
+            (None, Some(None)) => return Err(unexpected("expiresOn is not a local time")),
+            (None, None) => return Err(unexpected("no expires_on or expiresOn")),
+        },
     };
-    let expires_on = UNIX_EPOCH + Duration::from_secs(expires);
+    // az's tokens live minutes to a day; an expiry further off would be cached as good.
+    let expires_on = UNIX_EPOCH
+        .checked_add(Duration::from_secs(expires))
+        .filter(|e| e.duration_since(now).unwrap_or_default() <= MAX_LIFETIME)
+        .ok_or_else(|| unexpected("the expiry is more than a week away"))?;
     let lifetime = expires_on.duration_since(now).unwrap_or_default();
     let token_type = TokenType::parse(parsed.token_type.as_deref().unwrap_or("Bearer"));
     Ok(AccessToken::new(
@@ -191,59 +206,69 @@ pub(crate) fn not_found() -> Error {
     )
 }
 
-/// `bytes` as text for an error: the value of every `"accessToken": "…"` and anything shaped
-/// like a JWT replaced by `****`, control characters dropped, at most 2,000 characters.
+/// `bytes` as text for an error: control characters dropped first (so an escape sequence
+/// cannot hide a token), then every run of token characters shaped like a token and the value
+/// of every `accessToken` key (quoted, escaped or not) replaced by `****`; at most 2,000
+/// characters.
 pub(crate) fn redact(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(text.len().min(2048));
-    for word in text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-        let core = word.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
-        if looks_like_token(core) {
-            out.push_str("****");
-            out.push_str(&word[core.len()..]);
-        } else {
-            out.push_str(word);
-        }
-    }
-    let out = redact_access_token_fields(&out);
-    out.trim()
+    let text: String = String::from_utf8_lossy(bytes)
         .chars()
         .filter(|c| !c.is_control() || *c == '\n')
-        .take(2000)
-        .collect()
+        .collect();
+    let text = redact_access_token_fields(&redact_token_runs(&text));
+    text.trim().chars().take(2000).collect()
 }
 
-/// A JWT (`eyJ…` with two dots) or a long run of token characters.
-fn looks_like_token(word: &str) -> bool {
-    let token_chars = |w: &str| {
-        w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/'))
-    };
-    (word.starts_with("eyJ") && word.matches('.').count() >= 2 && token_chars(word))
-        || (word.len() >= 200 && token_chars(word))
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/' | '~')
 }
 
-fn redact_access_token_fields(text: &str) -> String {
+/// Each maximal run of token characters that looks like a token, replaced.
+fn redact_token_runs(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("\"accessToken\"") {
-        let (head, tail) = rest.split_at(at + "\"accessToken\"".len());
+    while !rest.is_empty() {
+        let start = rest.find(is_token_char).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c| !is_token_char(c)).unwrap_or(rest.len());
+        let run = &rest[..end];
+        out.push_str(if looks_like_token(run) { "****" } else { run });
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// A run holding a JWT (`eyJ…` with two dots after it) or a long run (200+ characters).
+fn looks_like_token(run: &str) -> bool {
+    run.find("eyJ")
+        .is_some_and(|at| run[at..].matches('.').count() >= 2)
+        || run.len() >= 200
+}
+
+/// The value after every `accessToken` key (`"accessToken": "…"`, `\"accessToken\": \"…\"`,
+/// `'accessToken': '…'`, `accessToken=…`), replaced.
+fn redact_access_token_fields(text: &str) -> String {
+    const KEY: &str = "accessToken";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(at + KEY.len());
         out.push_str(head);
-        // `: "value"` → `: "****"`.
-        let value_start = tail.find('"').map(|i| i + 1);
-        match value_start.and_then(|s| tail[s..].find('"').map(|e| (s, s + e))) {
-            Some((s, e))
-                if tail[..s - 1]
-                    .trim()
-                    .trim_start_matches(':')
-                    .trim()
-                    .is_empty() =>
-            {
-                out.push_str(&tail[..s]);
+        let value = tail.trim_start_matches(|c: char| {
+            matches!(c, '"' | '\'' | '\\' | ':' | '=') || c.is_whitespace()
+        });
+        let separator = &tail[..tail.len() - value.len()];
+        out.push_str(separator);
+        rest = value;
+        if separator.contains(':') || separator.contains('=') {
+            let end = value
+                .find(|c: char| matches!(c, '"' | '\'' | '\\' | ',' | '}') || c.is_whitespace())
+                .unwrap_or(value.len());
+            if end > 0 {
                 out.push_str("****");
-                rest = &tail[e..];
             }
-            _ => rest = tail,
+            rest = &value[end..];
         }
     }
     out.push_str(rest);
@@ -360,6 +385,55 @@ mod tests {
         let shown = redact(br#"{"accessToken": "opaque-not-a-jwt"}"#);
         assert_eq!(shown, r#"{"accessToken": "****"}"#);
         assert_eq!(redact(b"plain \x1b[31mred\x1b[0m"), "plain [31mred[0m");
+        // Next to punctuation, behind an escape sequence, in escaped or Python quoting.
+        for text in [
+            format!("Bearer {jwt}, then"),
+            format!("({jwt})"),
+            format!("\x1b[0m{jwt}\x1b[0m"),
+            format!("token={jwt};"),
+            format!("{{\\\"accessToken\\\": \\\"{jwt}\\\"}}"),
+        ] {
+            let shown = redact(text.as_bytes());
+            assert!(!shown.contains("eyJzdWIi"), "{text:?} shown as {shown:?}");
+        }
+        for text in [
+            r#"{\"accessToken\": \"opaque-secret\"}"#,
+            "{'accessToken': 'opaque-secret'}",
+            "accessToken=opaque-secret",
+        ] {
+            let shown = redact(text.as_bytes());
+            assert!(
+                !shown.contains("opaque-secret"),
+                "{text:?} shown as {shown:?}"
+            );
+            assert!(shown.contains("****"), "{shown}");
+        }
+        // Ordinary words stay readable.
+        assert_eq!(
+            redact(b"ERROR: Please run 'az login' to setup account."),
+            "ERROR: Please run 'az login' to setup account."
+        );
+    }
+
+    #[test]
+    fn an_unusable_expires_on_falls_back_to_expires_on_local() {
+        let out = br#"{"accessToken":"tok","expires_on":"soon","expiresOn":"2025-07-15 09:45:37.000000"}"#;
+        assert_eq!(
+            token(out, at(NOW), &utc()).unwrap().expires_on_unix(),
+            NOW + 3600
+        );
+    }
+
+    #[test]
+    fn an_absurd_expiry_is_refused_not_cached_forever() {
+        for out in [
+            &br#"{"accessToken":"tok","expires_on":18446744073709551615}"#[..],
+            br#"{"accessToken":"tok","expires_on":"99999999999"}"#,
+        ] {
+            let e = token(out, at(NOW), &utc()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Service);
+            assert!(e.message().contains("more than a week away"), "{e}");
+        }
     }
 
     #[test]

@@ -13,6 +13,10 @@ use zeroize::Zeroizing;
 /// The most bytes read from az's stdout or stderr (a token answer is a few KiB).
 const MAX_OUTPUT_BYTES: u64 = 1 << 20;
 
+/// How long the pipes are still read after az has exited: a process az left behind (an
+/// update check, telemetry) may hold them open, and must not turn an answer into a timeout.
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+
 /// What one run of az printed.
 pub(crate) struct Output {
     pub(crate) status: ExitStatus,
@@ -62,8 +66,9 @@ pub(crate) enum RunError {
     TimedOut,
 }
 
-/// Runs `az` with `args` in `dir`, with stdin closed and `AZURE_CORE_NO_COLOR=true`; kills it
-/// (and reaps it) if it has not finished within `timeout`.
+/// Runs `az` with `args` in `dir`, with stdin closed and `AZURE_CORE_NO_COLOR=true`, in a
+/// process group of its own on Unix; kills the group (and reaps az) if az has not finished
+/// within `timeout`.
 pub(crate) async fn run(
     az: &Path,
     args: &[String],
@@ -83,22 +88,39 @@ pub(crate) async fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // az on Linux and macOS is a shell script that runs python as its child: killing the
+    // script alone would leave python running. Its own group lets the timeout kill both.
+    #[cfg(unix)]
+    command.process_group(0);
     let mut child = command.spawn().map_err(RunError::Spawn)?;
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let (mut out, mut err) = (Zeroizing::new(Vec::new()), Zeroizing::new(Vec::new()));
     let finish = async {
-        let (out, err, status) =
-            tokio::join!(read_capped(stdout), read_capped(stderr), child.wait());
-        (out, err, status)
+        let reads =
+            async { tokio::join!(read_capped(stdout, &mut out), read_capped(stderr, &mut err)) };
+        tokio::pin!(reads);
+        let exited = tokio::select! {
+            _ = &mut reads => None,
+            status = child.wait() => Some(status),
+        };
+        match exited {
+            Some(status) => {
+                // What az printed is in the pipes; whatever still holds them open is not az.
+                let _ = tokio::time::timeout(PIPE_GRACE, &mut reads).await;
+                status
+            }
+            None => child.wait().await,
+        }
     };
-    let outcome = tokio::time::timeout(timeout, finish).await;
-    match outcome {
-        Ok((stdout, stderr, Ok(status))) => Ok(Output {
+    match tokio::time::timeout(timeout, finish).await {
+        Ok(Ok(status)) => Ok(Output {
             status,
-            stdout,
-            stderr,
+            stdout: out,
+            stderr: err,
         }),
-        Ok((_, _, Err(e))) => Err(RunError::Spawn(e)),
+        Ok(Err(e)) => Err(RunError::Spawn(e)),
         Err(_) => {
+            kill_group(&child);
             // Kill now and reap it, rather than leaving that to the drop.
             let _ = child.start_kill();
             let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
@@ -107,13 +129,28 @@ pub(crate) async fn run(
     }
 }
 
-async fn read_capped(pipe: Option<impl AsyncRead + Unpin>) -> Zeroizing<Vec<u8>> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(8192));
+/// Kills az's process group: az and everything it started.
+#[cfg(unix)]
+fn kill_group(child: &tokio::process::Child) {
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(pid) = pid {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_child: &tokio::process::Child) {}
+
+/// Reads `pipe` into `buf`, at most [`MAX_OUTPUT_BYTES`]; what was read stays in `buf` when
+/// the read is cut short.
+async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, buf: &mut Zeroizing<Vec<u8>>) {
     if let Some(pipe) = pipe {
         // A pipe that breaks mid-way leaves what was read: the exit status tells the rest.
-        let _ = pipe.take(MAX_OUTPUT_BYTES).read_to_end(&mut buf).await;
+        let _ = pipe.take(MAX_OUTPUT_BYTES).read_to_end(buf).await;
     }
-    buf
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub use cache::{
 pub use clock::{Clock, SystemClock, utc_time};
 pub use cloud::Cloud;
 pub use credential::{TokenCredential, TokenFuture, authorization_header, bearer_value};
-pub use env::{Env, ProcessEnv};
+pub use env::{Env, ProcessEnv, env_flag};
 pub use error::{EntraError, Error, ErrorKind};
 pub use flow::{AllowedTenants, FetchContext, TenantPolicy, TokenFlow};
 pub use http::Pipeline;

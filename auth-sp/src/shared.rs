@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use auth_core::{Env, Error};
+use auth_core::Error;
 use zeroize::Zeroizing;
 
 /// `e` with the path it is about appended to its message; kind, hint and status are kept.
@@ -20,20 +20,7 @@ pub(crate) fn at_path(e: Error, path: &Path) -> Error {
     out
 }
 
-/// A boolean variable, parsed strictly: `true` or `1` is true, `false` or `0` is false (ASCII
-/// case-insensitive), unset or empty is `None`, anything else is an error naming the variable.
-pub(crate) fn env_flag(env: &dyn Env, name: &str) -> Result<Option<bool>, Error> {
-    let Some(value) = env.var(name) else {
-        return Ok(None);
-    };
-    match value.trim() {
-        v if v == "1" || v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        v if v == "0" || v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        v => Err(Error::configuration(format!(
-            "{name} is {v:?}; it must be true, 1, false or 0"
-        ))),
-    }
-}
+pub(crate) use auth_core::env_flag;
 
 /// Decodes a text file written as UTF-8 (with or without a byte-order mark) or UTF-16 (with a
 /// byte-order mark, or little-endian without one, as PowerShell's `>` writes it).

@@ -404,7 +404,10 @@ fn post(base: &str, path: &str, form: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let host = base
         .strip_prefix("http://")
         .ok_or_else(|| std::io::Error::other("the stand-in az talks plain http to the emulator"))?;
+    // Bounded, so that a stuck emulator fails the run instead of hanging it.
     let mut conn = std::net::TcpStream::connect(host)?;
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    conn.set_write_timeout(Some(std::time::Duration::from_secs(10)))?;
     write!(
         conn,
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nUser-Agent: AZURECLI/2.91.0 (stand-in)\r\nConnection: close\r\n\r\n{form}",

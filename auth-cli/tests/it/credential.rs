@@ -261,3 +261,96 @@ fn values_that_could_become_options_are_refused_up_front() {
     let e = AzureCliCredential::new(AzureCliOptions::new().subscription("x\"; rm")).unwrap_err();
     assert!(e.to_string().contains("use its id instead"), "{e}");
 }
+
+/// A folder holding `az` as the shell script `body`, as the real az on Linux is a script.
+#[cfg(unix)]
+fn script_az(name: &str, body: &str) -> (std::path::PathBuf, AzureCliOptions) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("auth-cli-script-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let az = dir.join("az");
+    std::fs::write(&az, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env: HashMap<String, String> = [("PATH".to_owned(), dir.display().to_string())].into();
+    (dir, AzureCliOptions::new().env(Arc::new(env)))
+}
+
+/// Whether process `pid` is gone (or a zombie nobody has reaped yet).
+#[cfg(unix)]
+fn is_dead(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z')),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn at_the_timeout_everything_az_started_is_killed_too() {
+    // The script starts a long child (as az's script starts python) and waits for it.
+    let (dir, options) = script_az(
+        "group",
+        "sleep 60 &\necho $! > \"$(dirname \"$0\")/child\"\nwait",
+    );
+    let cli = AzureCliCredential::new(options.timeout(Duration::from_millis(700))).unwrap();
+    let e = cli.get_token(&ml()).await.unwrap_err();
+    assert!(e.message().contains("az took longer than"), "{e}");
+    let child = std::fs::read_to_string(dir.join("child")).unwrap();
+    let child = child.trim();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !is_dead(child) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(is_dead(child), "az's child {child} outlived the timeout");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_process_az_leaves_behind_holding_its_output_does_not_make_it_a_timeout() {
+    let expires = now() + 3600;
+    let (_dir, options) = script_az(
+        "linger",
+        &format!(
+            "sleep 5 &\necho '{{\"accessToken\": \"opaque\", \"expires_on\": {expires}, \"tokenType\": \"Bearer\"}}'"
+        ),
+    );
+    let cli = AzureCliCredential::new(options.timeout(Duration::from_secs(4))).unwrap();
+    let started = Instant::now();
+    let t = cli.get_token(&ml()).await.unwrap();
+    assert_eq!(t.expires_on_unix(), expires);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn disable_multitenant_auth_in_the_environment_pins_the_tenant() {
+    let (_emu, az) = logged_in().await;
+    let mut env: HashMap<String, String> = [
+        ("PATH".to_owned(), az.dir().display().to_string()),
+        (
+            "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH".to_owned(),
+            "true".to_owned(),
+        ),
+    ]
+    .into();
+    let cli = AzureCliCredential::new(AzureCliOptions::new().env(Arc::new(env.clone()))).unwrap();
+    let other = TenantId::new("contoso.onmicrosoft.com").unwrap();
+    cli.get_token(&ml().with_tenant(other)).await.unwrap();
+    assert_eq!(
+        az.runs(),
+        ["account get-access-token --output json --resource https://ml.azure.com"],
+        "no --tenant"
+    );
+    env.insert(
+        "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH".to_owned(),
+        "maybe".to_owned(),
+    );
+    let e = AzureCliCredential::new(AzureCliOptions::new().env(Arc::new(env))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+}
