@@ -1,12 +1,5 @@
-//! A chain of credentials: the first that applies here gets the token.
-//!
-//! Each credential is asked in order. One that does not apply ([`ErrorKind::Unavailable`]: not
-//! configured, no managed identity endpoint, az not installed or not logged in) passes to the
-//! next at once (so do an IMDS probe that gets no answer and an az that hangs past its
-//! timeout); any other error (a wrong secret, a Conditional Access block, a service that
-//! fails) stops the chain, because trying another identity would hide a real problem. The credential that
-//! answered is remembered and asked first from then on, so a process does not probe the
-//! unavailable ones again on every call.
+//! A chain of credentials: the first that applies here gets the token (the rule is on
+//! [`ChainedCredential`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -178,7 +171,7 @@ impl ChainedCredential {
     /// # Ok(()) }
     /// ```
     pub fn from_env(
-        env: std::sync::Arc<dyn auth_core::Env>,
+        env: Arc<dyn auth_core::Env>,
         options: DefaultChainOptions,
     ) -> Result<Self, Error> {
         let mut chain: Vec<Arc<dyn TokenCredential>> = Vec::new();

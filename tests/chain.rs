@@ -20,11 +20,13 @@ use azureml_auth::{ChainedCredential, DefaultChainOptions, ErrorKind, TokenReque
 const MI_CLIENT: &str = "5y57e000-0000-4000-8000-00000000c001";
 const MI_OBJECT: &str = "5y57e000-0000-4000-8000-00000000o001";
 
+/// An IMDS URL where nothing listens (this is not an Azure VM): port 9 (discard) is outside
+/// the ephemeral range the emulators bind, so never taken.
+const NO_IMDS: &str = "http://127.0.0.1:9/metadata/identity/oauth2/token";
+
 struct World {
     emu: Emulator,
     az: AzStandIn,
-    /// An IMDS URL where nothing listens (this is not an Azure VM).
-    no_imds: String,
 }
 
 async fn world() -> World {
@@ -34,12 +36,7 @@ async fn world() -> World {
     .await
     .unwrap();
     let az = AzStandIn::install(&emu, &stand_in_binary()).unwrap();
-    World {
-        emu,
-        az,
-        // Port 9 (discard): outside the ephemeral range the emulators bind, so never taken.
-        no_imds: "http://127.0.0.1:9/metadata/identity/oauth2/token".to_owned(),
-    }
+    World { emu, az }
 }
 
 impl World {
@@ -51,7 +48,7 @@ impl World {
             .collect();
         env.insert("PATH".to_owned(), self.az.dir().display().to_string());
         let mut options = DefaultChainOptions::default();
-        options.managed_identity = ManagedIdentityOptions::new().imds_endpoint(&self.no_imds);
+        options.managed_identity = ManagedIdentityOptions::new().imds_endpoint(NO_IMDS);
         ChainedCredential::from_env(Arc::new(env), options).unwrap()
     }
 
